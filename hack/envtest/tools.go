@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package envtest pins the Kubernetes control-plane binaries that the tests run:
+// kube-apiserver and etcd, built from source because no binary download exists here.
+package envtest
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+)
