@@ -7,6 +7,8 @@ import (
 // subcommands lists every subcommand; each lives in its own file.
 var subcommands = []func() *cobra.Command{
 	newVersionCmd,
+	newSimulateCmd,
+	newBacktestCmd,
 }
 
 func newRootCmd() *cobra.Command {

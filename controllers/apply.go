@@ -1,0 +1,86 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// annotationApplied holds the hash of the desired state an object was last written from.
+// Comparing hashes, rather than objects, keeps the API server's defaults (which the
+// desired object does not spell out) from looking like a change, so an unchanged object
+// costs no write.
+const annotationApplied = "game.monkonomy.dev/applied"
+
+// applyResult says what applyOwned did.
+type applyResult string
+
+const (
+	applyUnchanged applyResult = ""
+	applyCreated   applyResult = "Created"
+	applyUpdated   applyResult = "Updated"
+)
+
+// applyOwned creates desired, owned by owner, or replaces the stored object when it was
+// written from a different desired state. keep copies what the API server allocated
+// (a Service's cluster IP) from the stored object into desired before an update.
+func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner, desired client.Object, keep func(stored, desired client.Object)) (applyResult, error) {
+	if err := controllerutil.SetControllerReference(owner, desired, scheme); err != nil {
+		return applyUnchanged, err
+	}
+	b, err := json.Marshal(desired)
+	if err != nil {
+		return applyUnchanged, err
+	}
+	sum := sha256.Sum256(b)
+	hash := hex.EncodeToString(sum[:8])
+	ann := desired.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotationApplied] = hash
+	desired.SetAnnotations(ann)
+
+	stored, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return applyUnchanged, fmt.Errorf("%T is not a client.Object", desired)
+	}
+	err = c.Get(ctx, client.ObjectKeyFromObject(desired), stored)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := c.Create(ctx, desired); err != nil {
+			return applyUnchanged, err
+		}
+		return applyCreated, nil
+	case err != nil:
+		return applyUnchanged, err
+	}
+	if stored.GetAnnotations()[annotationApplied] == hash && stored.GetDeletionTimestamp().IsZero() {
+		return applyUnchanged, nil
+	}
+	desired.SetResourceVersion(stored.GetResourceVersion())
+	if keep != nil {
+		keep(stored, desired)
+	}
+	if err := c.Update(ctx, desired); err != nil {
+		return applyUnchanged, err
+	}
+	return applyUpdated, nil
+}
+
+// kindOf names the kind of obj for events and logs.
+func kindOf(obj client.Object, scheme *runtime.Scheme) string {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return fmt.Sprintf("%T", obj)
+	}
+	return gvk.Kind
+}

@@ -1,0 +1,111 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	"github.com/monkonomy/monkonomy/market/redisconn"
+)
+
+// RedisTarget is a Redis server and the admin password the operator uses there.
+type RedisTarget struct {
+	Addr     string
+	Password string
+}
+
+// RedisPool hands out one admin client per Redis server: the operator's own, and those
+// that Markets name in spec.redis. Clients live as long as the manager.
+type RedisPool struct {
+	Default RedisTarget
+
+	mu      sync.Mutex
+	clients map[RedisTarget]*redis.Client
+}
+
+// NewRedisPool returns a pool whose default server is def.
+func NewRedisPool(def RedisTarget) *RedisPool {
+	return &RedisPool{Default: def, clients: map[RedisTarget]*redis.Client{}}
+}
+
+// Client returns the admin client of target.
+func (p *RedisPool) Client(target RedisTarget) (*redis.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[target]; ok {
+		return c, nil
+	}
+	opts, err := redisconn.Options(target.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if target.Password != "" {
+		opts.Password = target.Password
+	}
+	opts.ClientName = "monkonomy-operator"
+	c := redis.NewClient(opts)
+	p.clients[target] = c
+	return c, nil
+}
+
+// Targets returns the servers the pool has clients for.
+func (p *RedisPool) Targets() []RedisTarget {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]RedisTarget, 0, len(p.clients))
+	for t := range p.clients {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Close closes every client.
+func (p *RedisPool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, c := range p.clients {
+		_ = c.Close()
+		delete(p.clients, t)
+	}
+}
+
+// targetOf resolves the Redis server of a Market. A Secret named in spec.redis.secretRef
+// is read with reader, an uncached client, because the cache holds only the operator's
+// own Secrets.
+func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alpha1.Market) (RedisTarget, error) {
+	if m.Spec.Redis == nil || m.Spec.Redis.Address == "" {
+		return p.Default, nil
+	}
+	t := RedisTarget{Addr: m.Spec.Redis.Address}
+	ref := m.Spec.Redis.SecretRef
+	if ref == nil {
+		return t, nil
+	}
+	var s corev1.Secret
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: ref.Name}, &s); err != nil {
+		return t, fmt.Errorf("read the Redis password of market %s from Secret %s: %w", m.Name, ref.Name, err)
+	}
+	pw, ok := s.Data[ref.Key]
+	if !ok {
+		return t, fmt.Errorf("secret %s has no key %q with the Redis password of market %s: fix spec.redis.secretRef", ref.Name, ref.Key, m.Name)
+	}
+	t.Password = strings.TrimSpace(string(pw))
+	return t, nil
+}
+
+// clientFor returns the admin client of a Market's Redis.
+func (p *RedisPool) clientFor(ctx context.Context, reader client.Reader, m *v1alpha1.Market) (*redis.Client, RedisTarget, error) {
+	t, err := p.targetOf(ctx, reader, m)
+	if err != nil {
+		return nil, t, err
+	}
+	c, err := p.Client(t)
+	return c, t, err
+}

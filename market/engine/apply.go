@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/monkonomy/monkonomy/market/protocol"
+	"github.com/monkonomy/monkonomy/market/rules"
+)
+
+// applyBatch applies the orders and inbox entries of one read, in stream order.
+func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
+	e := s.e
+	oldest := int64(-1)
+	for _, st := range b.streams {
+		if len(st.Messages) == 0 {
+			continue
+		}
+		ids := s.out.ack(st.Stream, len(st.Messages))
+		if st.Stream == e.keys.Inbox() {
+			for _, msg := range st.Messages {
+				s.applyInbox(msg)
+				ids = append(ids, msg.ID)
+			}
+			s.out.setAck(ids)
+			continue
+		}
+		t := s.byStream[st.Stream]
+		if t == nil {
+			// Read before its trader was removed from the registry: acknowledge and drop.
+			e.log.Error("Dropped orders of a trader that is no longer registered", "stream", st.Stream, "orders", len(st.Messages))
+			e.metrics.invalid.WithLabelValues("orders").Add(float64(len(st.Messages)))
+			for _, msg := range st.Messages {
+				ids = append(ids, msg.ID)
+			}
+			s.out.setAck(ids)
+			continue
+		}
+		if err := s.loadSeen(ctx, t); err != nil {
+			return err
+		}
+		for _, msg := range st.Messages {
+			if ms := entryMs(msg.ID); ms > 0 && (oldest < 0 || ms < oldest) {
+				oldest = ms
+			}
+			if err := s.applyOrder(ctx, t, msg); err != nil {
+				return err
+			}
+			ids = append(ids, msg.ID)
+		}
+		s.out.setAck(ids)
+	}
+	if oldest > 0 {
+		e.metrics.lag.Set(max(0, float64(b.read.UnixMilli()-oldest)/1000))
+	}
+	n := 0
+	for _, st := range b.streams {
+		n += len(st.Messages)
+	}
+	e.metrics.batchSize.Observe(float64(n))
+	return nil
+}
+
+// entryMs is the millisecond part of a stream entry id.
+func entryMs(id string) int64 {
+	var ms int64
+	for i := 0; i < len(id) && id[i] != '-'; i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	return ms
+}
+
+// applyOrder applies one order, or answers a retried order id with its first result.
+func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMessage) error {
+	e := s.e
+	o := protocol.DecodeOrder(t.name, msg.ID, msg.Values)
+	if o.Invalid != "" {
+		e.metrics.invalid.WithLabelValues("orders").Inc()
+		e.log.Info("Received an order that cannot be understood", "trader", t.name, "entry", msg.ID, "reason", o.Invalid)
+	}
+	if o.ID != msg.ID {
+		if first, ok := s.out.sameBatch(t, o.ID); ok {
+			s.out.repeatResult(t, first)
+			e.metrics.orders.WithLabelValues("repeated").Inc()
+			return nil
+		}
+		if entry, ok := t.seen[o.ID]; ok {
+			return s.repeatCommitted(ctx, t, o.ID, entry)
+		}
+	}
+	res := s.m.Apply(o)
+	s.out.journal = protocol.AppendJournalOrder(s.out.journal, o, res.Status)
+	s.out.result(s, t, o.ID, res, msg.ID)
+	s.markDirty(t)
+	e.metrics.orders.WithLabelValues(res.Status.String()).Inc()
+	if res.Plantation != nil {
+		s.plant(*res.Plantation)
+	}
+	if res.Gibb != nil {
+		s.out.gibb(s, *res.Gibb)
+	}
+	return nil
+}
+
+// repeatCommitted answers a retried order id with the result it got in an earlier batch.
+func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry string) error {
+	msgs, err := s.e.rdb.XRange(ctx, t.results, entry, entry).Result()
+	if err != nil {
+		return fmt.Errorf("read the first result of order %s of trader %s: %w", id, t.name, err)
+	}
+	if len(msgs) == 0 {
+		// Trimmed by someone else than the engine: the first result is gone.
+		s.out.result(s, t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
+			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
+			Tick: s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
+		return nil
+	}
+	s.out.rawResult(t, msgs[0].Values)
+	s.e.metrics.orders.WithLabelValues("repeated").Inc()
+	return nil
+}
+
+// loadSeen reads the ids of a trader's latest results, once per session.
+func (s *session) loadSeen(ctx context.Context, t *traderState) error {
+	if t.loaded {
+		return nil
+	}
+	n := s.e.opts.ResultsMaxLen
+	msgs, err := s.e.rdb.XRevRangeN(ctx, t.results, "+", "-", n).Result()
+	if err != nil {
+		return fmt.Errorf("read the latest results of trader %s: %w", t.name, err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		id, _ := msgs[i].Values[protocol.FieldID].(string)
+		kind, _ := msgs[i].Values[protocol.FieldKind].(string)
+		if _, dup := t.seen[id]; dup || kind == rules.KindHarvest.String() {
+			id = ""
+		}
+		t.remember(id, msgs[i].ID, int(n))
+	}
+	t.loaded = true
+	return nil
+}
+
+// plant stores an accepted investment until its harvest.
+func (s *session) plant(p rules.Plantation) {
+	item := harvestItem{p: p, member: plantationMember(p)}
+	s.harvests.push(item)
+	s.out.zadd = append(s.out.zadd, redis.Z{Score: float64(p.DueMs), Member: item.member})
+}
+
+// harvest credits a due plantation.
+func (s *session) harvest(h harvestItem) {
+	t := s.traders[h.p.Trader]
+	res := s.m.Harvest(h.p)
+	s.out.zrem = append(s.out.zrem, h.member)
+	s.out.journal = protocol.AppendJournalHarvest(s.out.journal, h.p)
+	if t == nil {
+		s.e.log.Error("Dropped the harvest of a trader that is no longer registered", "trader", h.p.Trader, "order", h.p.OrderID)
+		return
+	}
+	s.out.result(s, t, "", res, "")
+	s.markDirty(t)
+	s.e.metrics.orders.WithLabelValues(res.Status.String()).Inc()
+}
+
+// applyInbox applies a person's gibb or a phase command from the inbox.
+func (s *session) applyInbox(msg redis.XMessage) {
+	e := s.e
+	in, err := protocol.DecodeInbox(msg.Values)
+	if err != nil {
+		e.metrics.invalid.WithLabelValues("inbox").Inc()
+		e.log.Info("Ignored an inbox entry that cannot be understood", "entry", msg.ID, "reason", err)
+		return
+	}
+	switch in.Kind {
+	case protocol.InboxGibb:
+		if _, st, reason := s.postGibb(in.Author, in.Text); st != rules.StatusAccepted {
+			e.log.Info("Refused a gibb from the inbox", "author", in.Author, "status", st.String(), "reason", reason)
+		}
+	case protocol.InboxPhase:
+		target := in.Phase.Target()
+		if in.Phase == protocol.PhasePause || target == rules.PhaseOpen {
+			s.pausedBy = ""
+		}
+		s.setPhase(target)
+	}
+}
+
+// postGibb applies a person's gibb.
+func (s *session) postGibb(author, text string) (rules.GibbEffect, rules.Status, string) {
+	g, st, reason := s.m.PostGibb(author, text)
+	if st == rules.StatusAccepted {
+		s.out.journal = protocol.AppendJournalGibb(s.out.journal, author, text)
+		s.out.gibb(s, g)
+	}
+	return g, st, reason
+}
+
+// plantationMember is a harvest's member in the harvests sorted set.
+func plantationMember(p rules.Plantation) string {
+	var b strings.Builder
+	b.WriteString(`{"trader":"`)
+	b.WriteString(p.Trader)
+	b.WriteString(`","order":"`)
+	b.WriteString(p.OrderID)
+	b.WriteString(`","coins":"`)
+	b.WriteString(p.Coins.String())
+	b.WriteString(`","credit":"`)
+	b.WriteString(p.Credit.String())
+	fmt.Fprintf(&b, `","due":%d}`, p.DueMs)
+	return b.String()
+}
