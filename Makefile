@@ -84,10 +84,11 @@ helm: $(HELM) ## Build helm into bin/ from the Go module proxy.
 $(HELM):
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-.PHONY: helm-crds
-helm-crds: ## Copy the CRDs of config/crd/bases into the chart (a test checks that they match).
+.PHONY: helm-sync
+helm-sync: ## Copy the CRDs and the operator's RBAC rules of config/ into the chart (a test checks that they match).
 	rm -f charts/monkonomy/files/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/monkonomy/files/crds/
+	cp config/rbac/role.yaml charts/monkonomy/files/rbac/role.yaml
 
 .PHONY: install-plugin
 install-plugin: build ## Install the kubectl plugin as bin/kubectl-monkonomy (put bin/ on your PATH).

@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // annotationApplied holds the hash of the desired state an object was last written from.
@@ -83,4 +87,20 @@ func kindOf(obj client.Object, scheme *runtime.Scheme) string {
 		return fmt.Sprintf("%T", obj)
 	}
 	return gvk.Kind
+}
+
+// applyAndRecord applies an owned object and tells the user, in an event on the owner,
+// what it created or changed.
+func applyAndRecord(ctx context.Context, c client.Client, scheme *runtime.Scheme, rec events.EventRecorder, owner, obj client.Object, keep func(stored, desired client.Object)) error {
+	kind := kindOf(obj, scheme)
+	res, err := applyOwned(ctx, c, scheme, owner, obj, keep)
+	if err != nil {
+		return withReason(kind+"Failed", fmt.Errorf("write %s %s of %s %s: %w", kind, obj.GetName(),
+			strings.ToLower(kindOf(owner, scheme)), owner.GetName(), err))
+	}
+	if res != applyUnchanged {
+		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
+		rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res), string(res), "%s %s %s", res, kind, obj.GetName())
+	}
+	return nil
 }

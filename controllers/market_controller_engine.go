@@ -253,16 +253,6 @@ func (r *MarketReconciler) reconcileSuspend(ctx context.Context, m *v1alpha1.Mar
 	return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 }
 
-// apply writes an owned object and tells the user what changed.
 func (r *MarketReconciler) apply(ctx context.Context, m *v1alpha1.Market, obj client.Object, keep func(stored, desired client.Object)) error {
-	kind := kindOf(obj, r.Scheme)
-	res, err := applyOwned(ctx, r.Client, r.Scheme, m, obj, keep)
-	if err != nil {
-		return withReason(kind+"Failed", fmt.Errorf("write %s %s of market %s: %w", kind, obj.GetName(), m.Name, err))
-	}
-	if res != applyUnchanged {
-		log.FromContext(ctx).Info(string(res)+" "+kind, "name", obj.GetName())
-		r.Recorder.Eventf(m, nil, corev1.EventTypeNormal, string(res), string(res), "%s %s %s", res, kind, obj.GetName())
-	}
-	return nil
+	return applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, obj, keep)
 }

@@ -7,8 +7,12 @@ import (
 // subcommands lists every subcommand; each lives in its own file.
 var subcommands = []func() *cobra.Command{
 	newVersionCmd,
+	newEngineCmd, newAuditCmd, newExportCmd,
+	newArenaCmd,
 	newSimulateCmd,
 	newBacktestCmd,
+	newTraderCmd,
+	newLeaderboardCmd, newGibbCmd, newJoinCmd,
 }
 
 func newRootCmd() *cobra.Command {

@@ -92,6 +92,9 @@ build_binaries() {
 		(cd "$repo/hack/envtest" && nice -n 10 go build -o "$K8S_BIN/etcd" go.etcd.io/etcd/server/v3) ||
 			die "building etcd failed; see the Go error above"
 	fi
+	log "Building the local-path volume provisioner into $BIN"
+	(cd "$repo" && nice -n 10 go build -o "$BIN/local-path-provisioner" ./hack/local-cluster/provisioner) ||
+		die "building hack/local-cluster/provisioner failed; see the Go error above"
 	if [ ! -x "$BIN/coredns" ]; then
 		log "Building CoreDNS $COREDNS_VERSION into $BIN"
 		GOBIN=$BIN nice -n 10 go install "github.com/coredns/coredns@$COREDNS_VERSION" ||
@@ -325,6 +328,18 @@ up() {
 		--bind-address 127.0.0.1 --healthz-bind-address 127.0.0.1:10256 \
 		--metrics-bind-address 127.0.0.1:10249 --conntrack-max-per-core 0
 	start coredns "$BIN/coredns" -conf "$CLUSTER_DIR/Corefile"
+	start local-path-provisioner "$BIN/local-path-provisioner" --kubeconfig "$KUBECONFIG_FILE" \
+		--root "$CLUSTER_DIR/volumes"
+	kc apply -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: monkonomy.dev/local-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+EOF
 
 	wait_for "the node $NODE_NAME" 120 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout 1s
 	wait_for "the default ServiceAccount" 60 kc get serviceaccount default
@@ -354,6 +369,7 @@ down() {
 	stop kubelet
 	stop kube-proxy
 	stop coredns
+	stop local-path-provisioner
 	stop kube-apiserver
 	stop etcd
 	if running containerd; then
@@ -394,7 +410,7 @@ down() {
 
 status() {
 	local name ok=0
-	for name in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns; do
+	for name in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns local-path-provisioner; do
 		if running "$name"; then
 			printf '%-24s running (pid %s)\n' "$name" "$(pid_of "$name")"
 		else

@@ -30,6 +30,9 @@ const DefaultMarket = "default/arena"
 // DefaultAddr is where the dashboard listens.
 const DefaultAddr = "127.0.0.1:8080"
 
+// DefaultTick is the time between two ticks.
+const DefaultTick = time.Second
+
 // Options configure an arena. The zero value plays the default market with no traders.
 type Options struct {
 	// Market is NAMESPACE/NAME or NAME [default/arena].
@@ -101,7 +104,7 @@ func Start(ctx context.Context, opts Options) (*Arena, error) {
 		opts.Addr = DefaultAddr
 	}
 	if opts.Tick <= 0 {
-		opts.Tick = time.Second
+		opts.Tick = DefaultTick
 	}
 	if opts.BoardEvery <= 0 {
 		opts.BoardEvery = 10
@@ -307,9 +310,9 @@ func (a *Arena) stop() {
 }
 
 // snapshot reads the market and its leaderboard from the engine's API.
-func (a *Arena) snapshot(ctx context.Context) (MarketInfo, []Standing, error) {
-	var m MarketInfo
-	var s []Standing
+func (a *Arena) snapshot(ctx context.Context) (engine.MarketInfo, []engine.Standing, error) {
+	var m engine.MarketInfo
+	var s []engine.Standing
 	if err := a.get(ctx, "/api/market", &m); err != nil {
 		return m, nil, err
 	}

@@ -6,13 +6,7 @@ import (
 	"strings"
 
 	"github.com/monkonomy/monkonomy/market/redisconn"
-)
-
-// Environment variables, besides redisconn's, that tell a trader program where it plays.
-const (
-	EnvMarket    = "MONKONOMY_MARKET"
-	EnvTrader    = "MONKONOMY_TRADER"
-	EnvKeyPrefix = "MONKONOMY_KEY_PREFIX"
+	"github.com/monkonomy/monkonomy/market/trader"
 )
 
 // banner prints where the dashboard is, who plays, and how a program joins.
@@ -59,9 +53,9 @@ func (a *Arena) joinHelp(w io.Writer, name string) {
 	fmt.Fprintf(w, "  Join as trader %q from your own program, with this environment:\n", name)
 	env := []string{
 		redisconn.EnvAddr + "=" + a.store.addr,
-		EnvMarket + "=" + a.market.String(),
-		EnvTrader + "=" + name,
-		EnvKeyPrefix + "=" + k.Prefix,
+		trader.EnvMarket + "=" + a.market.String(),
+		trader.EnvTrader + "=" + name,
+		trader.EnvKeyPrefix + "=" + k.Prefix,
 	}
 	if a.store.opts.Password != "" {
 		env = append(env, redisconn.EnvPassword+"=(the password of your --redis URL)")

@@ -6,37 +6,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/monkonomy/monkonomy/market/engine"
 )
-
-// Standing is one line of the engine's leaderboard, as GET /api/leaderboard serves it.
-type Standing struct {
-	Rank     int    `json:"rank"`
-	Trader   string `json:"trader"`
-	Team     string `json:"team"`
-	Score    int64  `json:"score"`
-	Fed      int64  `json:"fed"`
-	Coins    string `json:"coins"`
-	Shares   int64  `json:"shares"`
-	Bailouts int64  `json:"bailouts"`
-	InFlight int64  `json:"inflight"`
-	NetWorth string `json:"netWorth"`
-}
-
-// MarketInfo is the market's summary, as GET /api/market serves it.
-type MarketInfo struct {
-	Market       string `json:"market"`
-	Phase        string `json:"phase"`
-	Tick         int64  `json:"tick"`
-	Price        string `json:"price"`
-	Forecast     string `json:"forecast"`
-	EMA          string `json:"ema"`
-	Hype         string `json:"hype"`
-	Burst        int    `json:"burst"`
-	TickInterval string `json:"tickInterval"`
-	Traders      int    `json:"traders"`
-	MarketTimeMs int64  `json:"marketTimeMs"`
-	Duration     string `json:"duration"`
-}
 
 // Board prints the leaderboard to a terminal or a log. On a terminal it redraws itself in
 // place (ANSI cursor movement); anywhere else it prints a plain block every Every ticks, so
@@ -59,7 +31,7 @@ func NewBoard(w io.Writer, terminal bool, every int64) *Board {
 }
 
 // Update shows the market's latest state: at once on a terminal, every few ticks otherwise.
-func (b *Board) Update(m MarketInfo, s []Standing) {
+func (b *Board) Update(m engine.MarketInfo, s []engine.Standing) {
 	if b.terminal {
 		b.redraw(FormatBoard(m, s, false))
 		return
@@ -73,7 +45,7 @@ func (b *Board) Update(m MarketInfo, s []Standing) {
 }
 
 // Final prints the final ranking, replacing the live board on a terminal.
-func (b *Board) Final(m MarketInfo, s []Standing) {
+func (b *Board) Final(m engine.MarketInfo, s []engine.Standing) {
 	lines := FormatBoard(m, s, true)
 	if b.terminal {
 		b.redraw(lines)
@@ -100,7 +72,7 @@ func (b *Board) redraw(lines []string) {
 }
 
 // FormatBoard lays out the market's header and its ranking as lines of text.
-func FormatBoard(m MarketInfo, s []Standing, final bool) []string {
+func FormatBoard(m engine.MarketInfo, s []engine.Standing, final bool) []string {
 	var lines []string
 	title := "Leaderboard"
 	if final {

@@ -119,10 +119,10 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 		// Trimmed by someone else than the engine: the first result is gone.
 		s.out.result(s, t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
 			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
-			Tick: s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
+			Tick:   s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
 		return nil
 	}
-	s.out.rawResult(t, msgs[0].Values)
+	s.out.rawResult(t, msgs[0].Values, s.e.opts.ResultsMaxLen)
 	s.e.metrics.orders.WithLabelValues("repeated").Inc()
 	return nil
 }
@@ -195,13 +195,13 @@ func (s *session) applyInbox(msg redis.XMessage) {
 }
 
 // postGibb applies a person's gibb.
-func (s *session) postGibb(author, text string) (rules.GibbEffect, rules.Status, string) {
+func (s *session) postGibb(author, text string) (protocol.Gibb, rules.Status, string) {
 	g, st, reason := s.m.PostGibb(author, text)
-	if st == rules.StatusAccepted {
-		s.out.journal = protocol.AppendJournalGibb(s.out.journal, author, text)
-		s.out.gibb(s, g)
+	if st != rules.StatusAccepted {
+		return protocol.Gibb{}, st, reason
 	}
-	return g, st, reason
+	s.out.journal = protocol.AppendJournalGibb(s.out.journal, author, text)
+	return s.out.gibb(s, g), st, reason
 }
 
 // plantationMember is a harvest's member in the harvests sorted set.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,7 +95,11 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	s.conn = e.rdb.Conn()
 	defer s.conn.Close()
 	defer func() {
-		if ctx.Err() != nil {
+		for _, r := range s.out.replies {
+			r.req.reply <- gibbReply{status: http.StatusServiceUnavailable, err: "the engine stopped before the gibb was saved; post it again"}
+		}
+		if !errors.Is(err, errLeaseLost) {
+			// Stopping or starting over: a successor (or this engine) need not wait.
 			e.release(token)
 		}
 	}()

@@ -15,8 +15,8 @@ type Config struct {
 	PriceVolatility float64 `json:"priceVolatility"` // [0.01], standard deviation of ln m(n)
 
 	Hashtag        string   `json:"hashtag"`        // [mktd]
-	Positive       []string `json:"positive"`       // [GAME.md's list]
-	Negative       []string `json:"negative"`       // [GAME.md's list]
+	Positive       []string `json:"positive"`       // [the list in docs/rules.md]
+	Negative       []string `json:"negative"`       // [the list in docs/rules.md]
 	BurstStepTicks int      `json:"burstStepTicks"` // [5]
 
 	InitialCoins     Micro `json:"initialCoins"`     // [10 coins]

@@ -9,20 +9,20 @@ import (
 func TestGibbPoints(t *testing.T) {
 	g := NewGibbScorer(Config{})
 	for text, want := range map[string]int64{
-		"I love #banana #mktd6 up up":    103,
-		"Banana":                         0,
-		"BANANA good great":              2,
-		"good great up":                  0, // no banana: not counted
-		"banana bubble burst risk":       -3,
-		"banana good!good":               0, // "goodgood" is one word
-		"banana good! good":              2,
-		"banana\tup\nup\u00a0up":         3, // any white space separates words
-		"banana ba-nana":                 0, // "banana" is a word; "banana" is neither positive nor negative
-		"b-a-n-a-n-a up":                 0, // the text itself must contain "banana"
-		"🍌 banana ❤️ love":               1,
-		"banana MKTD mktd #mktd":         300,
-		"bAnAnA ÜP up":                   1, // "Üp" becomes "p"
-		"banana \u212aind up":            1, // Kelvin sign lower-cases to k: "kind"
+		"I love #banana #mktd6 up up":         103,
+		"Banana":                              0,
+		"BANANA good great":                   2,
+		"good great up":                       0, // no banana: not counted
+		"banana bubble burst risk":            -3,
+		"banana good!good":                    0, // "goodgood" is one word
+		"banana good! good":                   2,
+		"banana\tup\nup\u00a0up":              3, // any white space separates words
+		"banana ba-nana":                      0, // "banana" is a word; "banana" is neither positive nor negative
+		"b-a-n-a-n-a up":                      0, // the text itself must contain "banana"
+		"🍌 banana ❤️ love":                    1,
+		"banana MKTD mktd #mktd":              300,
+		"bAnAnA ÜP up":                        1, // "Üp" becomes "p"
+		"banana \u212aind up":                 1, // Kelvin sign lower-cases to k: "kind"
 		"banana " + strings.Repeat("up ", 90): 90,
 	} {
 		if got := g.Points(text); got != want {

@@ -87,10 +87,7 @@ func ParseOrderKind(s string) (Kind, error) {
 	case "harvest":
 		return 0, fmt.Errorf("kind %q is not an order: harvests are made by the market; use buy, sell, feed, invest or gibb", s)
 	}
-	if len(s) > 20 {
-		s = s[:20] + "…"
-	}
-	return 0, fmt.Errorf("unknown order kind %q; use buy, sell, feed, invest or gibb", s)
+	return 0, fmt.Errorf("unknown order kind %.20q; use buy, sell, feed, invest or gibb", s)
 }
 
 // MarshalText writes the kind's wire name ("" for the zero Kind).

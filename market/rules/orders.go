@@ -26,7 +26,7 @@ const (
 // Checks run in this order: unknown trader (invalid); market phase (market_closed,
 // market_paused); the trader's order allowance (rate_limited; every order past the phase
 // check spends one token, even an invalid one); the decoder's reason (invalid); the
-// order's fields (invalid); then the rules' three steps: the tentative account, the
+// order's fields (invalid); a gibb's limit per tick (rate_limited); then the rules' three steps: the tentative account, the
 // bailout, and validation (insufficient_coins, then insufficient_shares).
 func (m *Market) Apply(o Order) Result {
 	res := Result{Trader: o.Trader, ID: o.ID, Kind: o.Kind, Tick: m.last.Seq, Price: m.last.Price}
@@ -49,62 +49,77 @@ func (m *Market) Apply(o Order) Result {
 		return m.reject(a, res, StatusInvalid, o.Invalid)
 	}
 
-	t := *a
+	// The tentative account lives in locals, so that the hot path copies no Account.
+	coins, shares, fed, bailouts := a.Coins, a.Shares, a.Fed, a.Bailouts
+	inFlight, invested := a.InFlight, a.Invested
+	gibbTick, gibbCount := a.GibbTick, a.GibbCount
 	switch o.Kind {
 	case KindBuy, KindSell, KindFeed:
 		if o.Qty < 1 || o.Qty > MaxQty {
 			return m.reject(a, res, StatusInvalid, reasonQty)
 		}
-		cost := mulQtyPrice(o.Qty, res.Price)
 		switch o.Kind {
 		case KindBuy:
-			t.Coins -= cost
-			t.Shares += o.Qty
+			coins -= mulQtyPrice(o.Qty, res.Price)
+			shares += o.Qty
 		case KindSell:
-			t.Coins += cost
-			t.Shares -= o.Qty
+			coins += mulQtyPrice(o.Qty, res.Price)
+			shares -= o.Qty
 		case KindFeed:
-			t.Shares -= o.Qty
-			t.Fed += o.Qty
+			shares -= o.Qty
+			fed += o.Qty
 		}
 	case KindInvest:
 		if o.Coins <= 0 {
 			return m.reject(a, res, StatusInvalid, reasonInvestAmount)
 		}
-		t.Coins -= o.Coins
-		t.InFlight++
-		t.Invested = addSat(t.Invested, o.Coins)
+		coins -= o.Coins
+		inFlight++
+		invested = addSat(invested, o.Coins)
 	case KindGibb:
 		if why := gibbTextProblem(o.Text); why != "" {
 			return m.reject(a, res, StatusInvalid, why)
 		}
-		if t.GibbTick != m.last.Seq {
-			t.GibbTick, t.GibbCount = m.last.Seq, 0
+		if gibbTick != m.last.Seq {
+			gibbTick, gibbCount = m.last.Seq, 0
 		}
-		if t.GibbCount >= int64(m.cfg.MaxGibbsPerTick) {
+		if gibbCount >= int64(m.cfg.MaxGibbsPerTick) {
 			return m.reject(a, res, StatusRateLimited, m.reasonGibbLimited)
 		}
-		t.GibbCount++
+		gibbCount++
 	default:
 		return m.reject(a, res, StatusInvalid, reasonUnknownKind)
 	}
 
-	m.bailout(&t)
+	if bailoutDue(coins, shares, inFlight) {
+		coins += m.cfg.BailoutCoins
+		shares += m.cfg.BailoutShares
+		bailouts++
+	}
 	switch {
-	case t.Coins > MaxCoins:
+	case coins > MaxCoins:
 		return m.reject(a, res, StatusInvalid, reasonTooRich)
-	case t.Coins < 0:
+	case coins < 0:
 		return m.reject(a, res, StatusInsufficientCoins, insufficientCoins(o, res.Price, a.Coins))
-	case t.Shares < 0:
+	case shares < 0:
 		return m.reject(a, res, StatusInsufficientShares, insufficientShares(o, a.Shares))
 	}
 
-	t.Accepted++
-	m.commit(a, &t, &res)
+	m.eventSeq++
+	before := a.Score(m.cfg.BailoutPenalty)
+	a.Coins, a.Shares, a.Fed, a.Bailouts = coins, shares, fed, bailouts
+	a.InFlight, a.Invested = inFlight, invested
+	a.GibbTick, a.GibbCount = gibbTick, gibbCount
+	a.Accepted++
+	res.Score = a.Score(m.cfg.BailoutPenalty)
+	if res.Score != before {
+		a.ScoredAt = m.eventSeq
+	}
+	res.Account = *a
 	res.Status = StatusAccepted
 	switch o.Kind {
 	case KindInvest:
-		res.Plantation = m.plant(o, t.Invested)
+		res.Plantation = m.plant(o, invested)
 	case KindGibb:
 		eff := m.applyGibb(o.Trader, o.Text)
 		res.Gibb = &eff
@@ -112,16 +127,20 @@ func (m *Market) Apply(o Order) Result {
 	return res
 }
 
+// bailoutDue reports whether a tentative account is bailed out: nothing in flight, at most
+// 3 coins and no shares.
+func bailoutDue(coins Micro, shares, inFlight int64) bool {
+	return inFlight == 0 && coins <= BailoutThreshold && shares <= 0
+}
+
 // bailout is step 2 of applying an order or a harvest: an account with nothing in flight,
 // at most 3 coins and no shares gets the bailout coins and shares, and one more bailout.
-func (m *Market) bailout(t *Account) bool {
-	if t.InFlight != 0 || t.Coins > BailoutThreshold || t.Shares > 0 {
-		return false
+func (m *Market) bailout(t *Account) {
+	if bailoutDue(t.Coins, t.Shares, t.InFlight) {
+		t.Coins += m.cfg.BailoutCoins
+		t.Shares += m.cfg.BailoutShares
+		t.Bailouts++
 	}
-	t.Coins += m.cfg.BailoutCoins
-	t.Shares += m.cfg.BailoutShares
-	t.Bailouts++
-	return true
 }
 
 // commit stores the accepted tentative account t as the trader's account a, as one event.

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/monkonomy/monkonomy/market/engine"
+	"github.com/monkonomy/monkonomy/market/protocol"
+)
+
+// marketFlags are the flags every command that talks to one market's Redis keys takes.
+type marketFlags struct {
+	redisURL string
+	market   string
+}
+
+func (f *marketFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.redisURL, "redis", envOr("MONKONOMY_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL, e.g. redis://:PASSWORD@HOST:6379/0 (env MONKONOMY_REDIS_URL)")
+	cmd.Flags().StringVar(&f.market, "market", os.Getenv("MONKONOMY_MARKET"), "market as NAMESPACE/NAME, or NAME in the default namespace (env MONKONOMY_MARKET)")
+}
+
+// open checks the flags and connects to Redis.
+func (f *marketFlags) open(ctx context.Context) (*redis.Client, protocol.Market, error) {
+	if f.market == "" {
+		return nil, protocol.Market{}, errors.New("--market is required: give the market as NAMESPACE/NAME")
+	}
+	m, err := protocol.ParseMarket(f.market)
+	if err != nil {
+		return nil, m, err
+	}
+	opt, err := redis.ParseURL(f.redisURL)
+	if err != nil {
+		return nil, m, fmt.Errorf("--redis %q is not a Redis URL such as redis://HOST:6379: %w", f.redisURL, err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, m, fmt.Errorf("connect to Redis at %s: %w", opt.Addr, err)
+	}
+	return rdb, m, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newEngineCmd() *cobra.Command {
+	var (
+		mf         marketFlags
+		configFile string
+		httpAddr   string
+		adminToken string
+		leaseTTL   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "engine",
+		Short: "Run the engine of one market: apply orders, publish ticks, serve the dashboard",
+		Long: `Run the engine of one market. It reads the orders of every registered trader from Redis
+Streams, applies the rules and publishes ticks, results, gibbs and scores. Only one engine
+applies orders per market: a second one waits and takes over when the first stops.
+
+It serves the dashboard, its JSON API (/api/...), /metrics, /healthz and /readyz.`,
+		Example: `  monkonomy engine --redis redis://127.0.0.1:6379 --market default/demo --config market.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var settings protocol.Settings
+			if configFile != "" {
+				s, err := protocol.LoadSettings(configFile)
+				if err != nil {
+					return err
+				}
+				settings = s
+			}
+			rdb, market, err := mf.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			eng, err := engine.New(engine.Options{Redis: rdb, Market: market, Settings: settings,
+				Log: log, AdminToken: adminToken, LeaseTTL: leaseTTL})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", httpAddr)
+			if err != nil {
+				return fmt.Errorf("listen on --http %s: %w", httpAddr, err)
+			}
+			srv := &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 10 * time.Second,
+				// Event streams end with the engine, so shutting down does not wait for them.
+				BaseContext: func(net.Listener) context.Context { return ctx }}
+			go func() {
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("HTTP server stopped", "err", err)
+				}
+			}()
+			log.Info("Serving HTTP", "addr", ln.Addr().String(), "market", market.String())
+			err = eng.Run(ctx)
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			return err
+		},
+	}
+	mf.add(cmd)
+	cmd.Flags().StringVar(&configFile, "config", "", "market settings file (YAML or JSON), as the operator writes it")
+	cmd.Flags().StringVar(&httpAddr, "http", ":8080", "address to serve the dashboard, API and metrics on")
+	cmd.Flags().StringVar(&adminToken, "admin-token", os.Getenv("MONKONOMY_ADMIN_TOKEN"), "token required to post gibbs over HTTP (env MONKONOMY_ADMIN_TOKEN); empty: anyone may post")
+	cmd.Flags().DurationVar(&leaseTTL, "lease-ttl", 5*time.Second, "how long the lease lasts without renewal: a waiting engine takes over this long after this one dies")
+	return cmd
+}

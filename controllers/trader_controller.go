@@ -1,0 +1,276 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/monkonomy/monkonomy/api/v1alpha1"
+)
+
+// traderMarketIndex indexes Traders by spec.market, so that a Market's change finds its
+// Traders without listing them all.
+const traderMarketIndex = "spec.market"
+
+// TraderReconciler gives a Trader its Redis user and password, registers it in its
+// market, and runs its pod.
+type TraderReconciler struct {
+	client.Client
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Redis     *RedisPool
+	Clock     clock.PassiveClock
+	// Image runs strategy traders of Markets that name no engine image.
+	Image string
+	// Heal receives Traders whose Redis user or registration went missing (see Healer).
+	Heal <-chan event.TypedGenericEvent[*v1alpha1.Trader]
+}
+
+// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders/finalizers,verbs=update
+// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+
+// traderState is what a reconcile learnt, for the status.
+type traderState struct {
+	marketFound bool
+	registered  bool
+	pods        []corev1.Pod
+}
+
+// Reconcile brings a Trader's Redis user, registration and pod in line with its spec.
+func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
+	var t v1alpha1.Trader
+	if err := r.Get(ctx, req.NamespacedName, &t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	var m v1alpha1.Market
+	mErr := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.Market}, &m)
+	if mErr != nil && !apierrors.IsNotFound(mErr) {
+		return ctrl.Result{}, mErr
+	}
+	market := &m
+	if mErr != nil {
+		market = nil
+	}
+	if !t.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, &t, market)
+	}
+	if err := r.ensureMetadata(ctx, &t, market); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	base := t.DeepCopy()
+	st := traderState{marketFound: market != nil}
+	defer func() {
+		r.setStatus(&t, st, err)
+		if err == nil {
+			t.Status.ObservedGeneration = t.Generation
+		}
+		if equality.Semantic.DeepEqual(base.Status, t.Status) {
+			return
+		}
+		if perr := r.Status().Patch(ctx, &t, client.MergeFrom(base)); perr != nil {
+			err = errors.Join(err, fmt.Errorf("update the status of trader %s: %w", t.Name, perr))
+		}
+	}()
+	if market == nil {
+		// The Market's creation requeues this Trader (see SetupWithManager).
+		return ctrl.Result{}, nil
+	}
+
+	password, err := r.reconcileSecret(ctx, &t, market)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileRedis(ctx, &t, market, password); err != nil {
+		return ctrl.Result{}, err
+	}
+	st.registered = true
+	if err := r.reconcileScript(ctx, &t); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileDeployment(ctx, &t, market); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileNetworkPolicy(ctx, &t, market); err != nil {
+		return ctrl.Result{}, err
+	}
+	st.pods, err = r.pods(ctx, &t)
+	return ctrl.Result{}, err
+}
+
+// ensureMetadata adds the finalizer and makes the Market an owner of the Trader, so that
+// deleting a Market deletes its Traders. One patch does both.
+func (r *TraderReconciler) ensureMetadata(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
+	patch := client.MergeFrom(t.DeepCopy())
+	changed := controllerutil.AddFinalizer(t, finalizer)
+	if m != nil && !hasOwner(t, m) {
+		if err := controllerutil.SetOwnerReference(m, t, r.Scheme); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Patch(ctx, t, patch); err != nil {
+		return fmt.Errorf("add the finalizer and owner of trader %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+func hasOwner(obj metav1.Object, owner metav1.Object) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == owner.GetUID() {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcileDelete removes the trader's Redis user and registration, then lets the Trader
+// go; its account stays in the market's history. Without its Market the Redis of the
+// operator is cleaned, where Markets without spec.redis live; the Market's own deletion
+// removed everything else.
+func (r *TraderReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
+	if !controllerutil.ContainsFinalizer(t, finalizer) {
+		return nil
+	}
+	target := r.Redis.Default
+	if m != nil {
+		var err error
+		if target, err = r.Redis.targetOf(ctx, r.APIReader, m); err != nil {
+			return err
+		}
+	}
+	c, err := r.Redis.Client(target)
+	if err != nil {
+		return err
+	}
+	pm := traderMarket(t)
+	if err := deleteUsers(ctx, c, traderUser(pm, t.Name)); err != nil {
+		r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, "CleanupFailed", "Delete", "Could not delete the trader's Redis user: %v", err)
+		return err
+	}
+	if err := unregisterTrader(ctx, c, pm, t.Name); err != nil {
+		return err
+	}
+	log.FromContext(ctx).Info("Deleted Redis user and registration", "trader", t.Name, "market", pm.String())
+	patch := client.MergeFrom(t.DeepCopy())
+	controllerutil.RemoveFinalizer(t, finalizer)
+	if err := r.Patch(ctx, t, patch); err != nil {
+		return fmt.Errorf("remove the finalizer of trader %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// reconcileRedis creates the trader's ACL user and registers it in the market. Both are
+// idempotent; the Healer brings the Trader back here when Redis lost them.
+func (r *TraderReconciler) reconcileRedis(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market, password string) error {
+	c, _, err := r.Redis.clientFor(ctx, r.APIReader, m)
+	if err != nil {
+		return withReason("RedisUnavailable", err)
+	}
+	pm := traderMarket(t)
+	if err := setTraderUser(ctx, c, pm, t.Name, password); err != nil {
+		return withReason("RedisUnavailable", err)
+	}
+	if err := registerTrader(ctx, c, pm, t.Name, t.Spec.Team); err != nil {
+		return withReason("RedisUnavailable", err)
+	}
+	return nil
+}
+
+// pods lists the trader's pods from the cache.
+func (r *TraderReconciler) pods(ctx context.Context, t *v1alpha1.Trader) ([]corev1.Pod, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(t.Namespace), client.MatchingLabels{LabelTrader: t.Name, LabelManagedBy: ManagedBy}); err != nil {
+		return nil, fmt.Errorf("list the pods of trader %s: %w", t.Name, err)
+	}
+	return pods.Items, nil
+}
+
+// traderPredicate lets through spec changes, deletion, and the first rank (for the Scored
+// condition); the scoreboard's other writes every second are left out.
+var traderPredicate = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*v1alpha1.Trader)
+		n, ok2 := e.ObjectNew.(*v1alpha1.Trader)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return o.Generation != n.Generation || !n.DeletionTimestamp.IsZero() ||
+			(o.Status.Rank == 0) != (n.Status.Rank == 0) ||
+			len(o.Finalizers) != len(n.Finalizers) || len(o.OwnerReferences) != len(n.OwnerReferences)
+	},
+}
+
+// SetupWithManager registers the reconciler and the index it needs.
+func (r *TraderReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Trader{}, traderMarketIndex, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.Trader).Spec.Market}
+	})
+	if err != nil {
+		return fmt.Errorf("index traders by market: %w", err)
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Trader{}, builder.WithPredicates(traderPredicate)).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToTrader)).
+		Watches(&v1alpha1.Market{}, handler.EnqueueRequestsFromMapFunc(r.marketToTraders),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("trader")
+	if r.Heal != nil {
+		b = b.WatchesRawSource(source.Channel(r.Heal, &handler.TypedEnqueueRequestForObject[*v1alpha1.Trader]{}))
+	}
+	return b.Complete(r)
+}
+
+func podToTrader(_ context.Context, o client.Object) []reconcile.Request {
+	name, ok := o.GetLabels()[LabelTrader]
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+func (r *TraderReconciler) marketToTraders(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.TraderList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{traderMarketIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "List traders of market", "market", o.GetName())
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, t := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/monkonomy/monkonomy/market/protocol"
+	"github.com/monkonomy/monkonomy/market/rules"
+)
+
+// outbox collects everything one batch writes, for one MULTI/EXEC.
+type outbox struct {
+	args    []any   // backing store of command arguments, reused between batches
+	cmds    [][]any // commands inside MULTI/EXEC, in order
+	results []pendingResult
+	byID    map[string]int // trader+"\x00"+order id → index in results, for this batch
+	journal []byte
+	dirty   []*traderState
+	zadd    []redis.Z
+	zrem    []any
+	acks    [][]any // one XACK per stream
+	json    []byte
+
+	events   []event
+	replies  []pendingReply
+	ticked   bool
+	announce bool // rebuild the HTTP view after the commit
+	phased   bool // the phase changed
+}
+
+type pendingResult struct {
+	t   *traderState
+	id  string // order id to remember, "" for none
+	cmd int    // index in cmds
+}
+
+type pendingReply struct {
+	req  *gibbRequest
+	gibb protocol.Gibb
+}
+
+func (o *outbox) empty() bool {
+	return len(o.cmds) == 0 && len(o.journal) == 0 && len(o.dirty) == 0 && len(o.zadd) == 0 &&
+		len(o.zrem) == 0 && len(o.acks) == 0 && len(o.replies) == 0 && !o.announce
+}
+
+// cmd starts a command in the argument store; end closes it.
+func (o *outbox) cmd(args ...any) int {
+	start := len(o.args)
+	o.args = append(o.args, args...)
+	return start
+}
+
+func (o *outbox) end(start int) {
+	o.cmds = append(o.cmds, o.args[start:len(o.args):len(o.args)])
+}
+
+// ack starts the XACK of a stream; the ids are appended to what it returns.
+func (o *outbox) ack(stream string, n int) []any {
+	// Not in the argument store: XACK arguments are appended while results are queued.
+	a := make([]any, 0, 3+n)
+	return append(a, "XACK", stream, protocol.EngineGroup)
+}
+
+func (o *outbox) setAck(ids []any) {
+	if len(ids) > 3 {
+		o.acks = append(o.acks, ids)
+	}
+}
+
+func (o *outbox) sameBatch(t *traderState, id string) (int, bool) {
+	i, ok := o.byID[t.name+"\x00"+id]
+	return i, ok
+}
+
+// result queues a result entry; id, when set, is remembered for retries.
+func (o *outbox) result(s *session, t *traderState, id string, r rules.Result, orderEntry string) {
+	start := o.cmd("XADD", t.results, "MAXLEN", "~", s.e.opts.ResultsMaxLen, "*")
+	o.args = protocol.AppendResult(o.args, r, orderEntry)
+	o.end(start)
+	if id != "" {
+		if o.byID == nil {
+			o.byID = map[string]int{}
+		}
+		o.byID[t.name+"\x00"+id] = len(o.results)
+	}
+	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
+}
+
+// repeatResult queues the same result again (a retried id within one batch).
+func (o *outbox) repeatResult(t *traderState, first int) {
+	o.cmds = append(o.cmds, o.cmds[o.results[first].cmd])
+	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
+}
+
+// rawResult queues a result whose fields were read back from results:<trader>.
+func (o *outbox) rawResult(t *traderState, values map[string]any, maxLen int64) {
+	start := o.cmd("XADD", t.results, "MAXLEN", "~", maxLen, "*")
+	for _, f := range resultFieldOrder {
+		if v, ok := values[f]; ok {
+			o.args = append(o.args, f, v)
+		}
+	}
+	o.end(start)
+	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
+}
+
+var resultFieldOrder = []string{protocol.FieldVersion, protocol.FieldID, protocol.FieldOrder, protocol.FieldKind,
+	protocol.FieldStatus, protocol.FieldReason, protocol.FieldTick, protocol.FieldPrice, protocol.FieldCoins,
+	protocol.FieldShares, protocol.FieldFed, protocol.FieldBailouts, protocol.FieldInFlight, protocol.FieldScore,
+	protocol.FieldCredit}
+
+func (o *outbox) journalConfig(cfg rules.Config) {
+	o.journal, _ = protocol.AppendJournalConfig(o.journal, cfg) // a Config always marshals
+}
+
+// tick publishes a tick.
+func (o *outbox) tick(s *session, t rules.Tick) {
+	pt := protocol.TickFromRules(t, s.e.clk.Now())
+	start := o.cmd("XADD", s.e.keys.Ticks(), "MAXLEN", "~", s.e.opts.TicksMaxLen, "*")
+	o.args = protocol.AppendTick(o.args, pt)
+	o.end(start)
+	o.journal = protocol.AppendJournalTick(o.journal, t)
+	o.events = append(o.events, event{name: "tick", data: pt})
+	o.ticked = true
+}
+
+// phaseTick announces a phase change with an entry of the latest tick in the new phase.
+func (o *outbox) phaseTick(s *session, p rules.Phase) {
+	pt := protocol.TickFromRules(s.m.LastTick(), s.e.clk.Now())
+	pt.Phase, pt.MarketMs = p, s.m.TimeMs()
+	start := o.cmd("XADD", s.e.keys.Ticks(), "MAXLEN", "~", s.e.opts.TicksMaxLen, "*")
+	o.args = protocol.AppendTick(o.args, pt)
+	o.end(start)
+	o.announce, o.phased = true, true
+}
+
+// gibb publishes an applied gibb on the public feed.
+func (o *outbox) gibb(s *session, g rules.GibbEffect) protocol.Gibb {
+	pg := protocol.GibbFromRules(g, s.e.clk.Now())
+	start := o.cmd("XADD", s.e.keys.Gibbs(), "MAXLEN", "~", s.e.opts.GibbsMaxLen, "*")
+	o.args = protocol.AppendGibb(o.args, pg)
+	o.end(start)
+	o.events = append(o.events, event{name: "gibb", data: pg})
+	return pg
+}
+
+// watch watches the lease for the next transaction and reads who holds it.
+func (s *session) watch(ctx context.Context) error {
+	p := s.conn.Pipeline()
+	p.Do(ctx, "WATCH", s.e.keys.Lease())
+	get := p.Get(ctx, s.e.keys.Lease())
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("watch lease: %w", err)
+	}
+	s.watched = get.Val()
+	return nil
+}
+
+// commit writes the outbox in one MULTI/EXEC that only succeeds while this engine holds the
+// lease, and watches the lease again for the next one in the same round trip.
+func (s *session) commit(ctx context.Context) error {
+	e, k, o := s.e, s.e.keys, &s.out
+	if s.watched != s.token {
+		return errLeaseLost
+	}
+	began := e.clk.Now()
+	p := s.conn.Pipeline()
+	p.Do(ctx, "MULTI")
+	for _, c := range o.cmds {
+		p.Do(ctx, c...)
+	}
+	if len(o.journal) > 0 {
+		s.batch++
+		p.Do(ctx, "XADD", k.Journal(), "*", protocol.FieldVersion, protocol.Version,
+			protocol.FieldBatch, s.batch, protocol.FieldEvents, o.journal)
+	}
+	if len(o.dirty) > 0 {
+		hset := make([]any, 0, 2+2*len(o.dirty))
+		zadd := make([]any, 0, 2+2*len(o.dirty))
+		hset = append(hset, "HSET", k.Accounts())
+		zadd = append(zadd, "ZADD", k.Scores())
+		penalty := s.m.Config().BailoutPenalty
+		o.json = o.json[:0]
+		for _, t := range o.dirty {
+			a, _ := s.m.Account(t.name)
+			start := len(o.json)
+			o.json = protocol.AppendAccountJSON(o.json, a, a.Score(penalty))
+			hset = append(hset, t.name, o.json[start:len(o.json):len(o.json)])
+			zadd = append(zadd, a.Score(penalty), t.name)
+		}
+		p.Do(ctx, hset...)
+		p.Do(ctx, zadd...)
+	}
+	// Inside MULTI every reply is QUEUED: commands go through Do, whose reply is untyped.
+	if len(o.zadd) > 0 {
+		args := make([]any, 0, 2+2*len(o.zadd))
+		args = append(args, "ZADD", k.Harvests())
+		for _, z := range o.zadd {
+			args = append(args, z.Score, z.Member)
+		}
+		p.Do(ctx, args...)
+	}
+	if len(o.zrem) > 0 {
+		p.Do(ctx, append([]any{"ZREM", k.Harvests()}, o.zrem...)...)
+	}
+	for _, a := range o.acks {
+		p.Do(ctx, a...)
+	}
+	st, err := json.Marshal(s.m.State())
+	if err != nil {
+		return fmt.Errorf("encode market state: %w", err)
+	}
+	cfg, _ := json.Marshal(e.cfg)
+	p.Do(ctx, "HSET", k.State(), stateRules, st, stateConfig, cfg, stateBatch, s.batch,
+		statePausedBy, s.pausedBy, stateUpdated, protocol.FormatTime(began))
+	p.Do(ctx, "SET", k.Lease(), s.token, "PX", e.opts.LeaseTTL.Milliseconds())
+	exec := p.Do(ctx, "EXEC")
+	p.Do(ctx, "WATCH", k.Lease())
+	get := p.Get(ctx, k.Lease())
+	_, _ = p.Exec(ctx)
+	if err := exec.Err(); err != nil {
+		if errors.Is(err, redis.Nil) {
+			return errLeaseLost
+		}
+		return fmt.Errorf("write batch to Redis: %w", err)
+	}
+	replies, _ := exec.Val().([]any)
+	for i, r := range replies {
+		if err, ok := r.(error); ok {
+			return fmt.Errorf("write batch to Redis: command %d: %w", i, err)
+		}
+	}
+	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("watch lease: %w", err)
+	}
+	s.watched = get.Val()
+	for _, r := range o.results {
+		id, _ := replies[r.cmd].(string)
+		if r.t.loaded {
+			r.t.remember(r.id, id, int(e.opts.ResultsMaxLen))
+		}
+	}
+	s.lastCommit = e.clk.Now()
+	e.metrics.apply.Observe(s.lastCommit.Sub(began).Seconds())
+	s.published(o)
+	s.reset()
+	return nil
+}
+
+// reset empties the outbox for the next batch, keeping its memory.
+func (s *session) reset() {
+	o := &s.out
+	clear(o.args)
+	o.args = o.args[:0]
+	o.cmds = o.cmds[:0]
+	o.results = o.results[:0]
+	clear(o.byID)
+	o.journal = o.journal[:0]
+	for _, t := range o.dirty {
+		t.dirty = false
+	}
+	o.dirty = o.dirty[:0]
+	o.zadd = o.zadd[:0]
+	o.zrem = o.zrem[:0]
+	o.acks = o.acks[:0]
+	o.events = o.events[:0]
+	o.replies = o.replies[:0]
+	o.ticked, o.announce, o.phased = false, false, false
+}
+
+// published tells the world what the last commit made true: events, replies, the view.
+func (s *session) published(o *outbox) {
+	e := s.e
+	for _, r := range o.replies {
+		r.req.reply <- gibbReply{status: 202, gibb: &r.gibb}
+	}
+	for _, ev := range o.events {
+		e.hub.publish(ev)
+	}
+	if o.ticked || o.announce || e.view.Load() == nil {
+		v := s.buildView()
+		e.view.Store(v)
+		if o.phased {
+			e.hub.publish(event{name: "phase", data: v.market})
+		}
+		if s.standingsDirty || o.ticked {
+			e.hub.publish(event{name: "leaderboard", data: v.leaderboard})
+			s.standingsDirty = false
+		}
+	}
+}
+
+// replyTimeout bounds how long an HTTP request waits for the engine.
+const replyTimeout = 5 * time.Second
