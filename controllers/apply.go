@@ -100,7 +100,7 @@ func applyAndRecord(ctx context.Context, c client.Client, scheme *runtime.Scheme
 	}
 	if res != applyUnchanged {
 		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
-		rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res), string(res), "%s %s %s", res, kind, obj.GetName())
+		rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res)+kind, string(res), "%s %s %s", res, kind, obj.GetName())
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,7 @@ type MarketReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
@@ -53,7 +55,7 @@ func (r *MarketReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !m.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, &m)
+		return r.reconcileDelete(ctx, &m)
 	}
 	if !controllerutil.ContainsFinalizer(&m, finalizer) {
 		patch := client.MergeFrom(m.DeepCopy())
@@ -97,28 +99,45 @@ func (r *MarketReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	return r.reconcileSuspend(ctx, &m, engine)
 }
 
-// reconcileDelete removes the market's keys and trader users from Redis, then lets the
-// Market go. Kubernetes garbage-collects the engine objects through their owner
-// references.
-func (r *MarketReconciler) reconcileDelete(ctx context.Context, m *v1alpha1.Market) error {
+// reconcileDelete deletes the market's Traders, waits until their own finalizers are
+// done, then removes the market's keys and any trader users left from Redis and lets the
+// Market go. Deleting the Traders first (rather than leaving them to the garbage
+// collector) keeps a Trader from registering again in a market that is being cleaned.
+// Kubernetes garbage-collects the engine objects through their owner references.
+func (r *MarketReconciler) reconcileDelete(ctx context.Context, m *v1alpha1.Market) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(m, finalizer) {
-		return nil
+		return ctrl.Result{}, nil
+	}
+	var traders v1alpha1.TraderList
+	if err := r.List(ctx, &traders, client.InNamespace(m.Namespace), client.MatchingFields{traderMarketIndex: m.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list the traders of market %s: %w", m.Name, err)
+	}
+	if len(traders.Items) > 0 {
+		for i := range traders.Items {
+			t := &traders.Items[i]
+			if t.DeletionTimestamp.IsZero() {
+				if err := r.Delete(ctx, t); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, fmt.Errorf("delete trader %s of market %s: %w", t.Name, m.Name, err)
+				}
+			}
+		}
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	c, _, err := r.Redis.clientFor(ctx, r.APIReader, m)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if err := deleteMarketData(ctx, c, marketOf(m)); err != nil {
 		r.Recorder.Eventf(m, nil, corev1.EventTypeWarning, "CleanupFailed", "Delete", "Could not delete the market's data from Redis: %v", err)
-		return err
+		return ctrl.Result{}, err
 	}
 	log.FromContext(ctx).Info("Deleted market data from Redis", "market", marketOf(m).String())
 	patch := client.MergeFrom(m.DeepCopy())
 	controllerutil.RemoveFinalizer(m, finalizer)
 	if err := r.Patch(ctx, m, patch); err != nil {
-		return fmt.Errorf("remove the finalizer of market %s: %w", m.Name, err)
+		return ctrl.Result{}, fmt.Errorf("remove the finalizer of market %s: %w", m.Name, err)
 	}
-	return nil
+	return ctrl.Result{}, nil
 }
 
 // setConditions records EngineAvailable from the engine Deployment and Ready from it and

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -79,6 +80,11 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	if !t.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, &t, market)
+	}
+	if market != nil && !market.DeletionTimestamp.IsZero() {
+		// A Market on its way out deletes its Traders; registering again would race its
+		// cleanup of Redis.
+		market = nil
 	}
 	if err := r.ensureMetadata(ctx, &t, market); err != nil {
 		return ctrl.Result{}, err
@@ -247,7 +253,10 @@ func (r *TraderReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToTrader)).
 		Watches(&v1alpha1.Market{}, handler.EnqueueRequestsFromMapFunc(r.marketToTraders),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Named("trader")
+		Named("trader").
+		// Reconciles wait on the API server and Redis, not the CPU: several at once keep
+		// a room of 500 Traders from queueing behind each other.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 8})
 	if r.Heal != nil {
 		b = b.WatchesRawSource(source.Channel(r.Heal, &handler.TypedEnqueueRequestForObject[*v1alpha1.Trader]{}))
 	}

@@ -75,7 +75,7 @@ func (r *TraderReconciler) setStatus(t *v1alpha1.Trader, st traderState, err err
 	case !st.marketFound:
 		phase = v1alpha1.TraderPending
 		ready.Status, ready.Reason = metav1.ConditionFalse, "MarketNotFound"
-		ready.Message = fmt.Sprintf("Market %s does not exist in namespace %s: create it, or fix spec.market.", t.Spec.Market, t.Namespace)
+		ready.Message = fmt.Sprintf("Market %s does not exist in namespace %s (or is being deleted): create it, or fix spec.market.", t.Spec.Market, t.Namespace)
 	case err != nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, reasonOf(err), err.Error()
 	case !st.registered:
@@ -96,7 +96,7 @@ func (r *TraderReconciler) setStatus(t *v1alpha1.Trader, st traderState, err err
 func scoredCondition(t *v1alpha1.Trader, now metav1.Time) metav1.Condition {
 	c := metav1.Condition{Type: v1alpha1.TraderScored, ObservedGeneration: t.Generation, LastTransitionTime: now}
 	if t.Status.Rank > 0 {
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Ranked", fmt.Sprintf("Rank %d in market %s.", t.Status.Rank, t.Spec.Market)
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Ranked", "The market has ranked this trader: see status.rank."
 	} else {
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, "NotRankedYet", "The market has not ranked this trader yet: it needs an account, which the engine opens once the trader is registered."
 	}

@@ -51,6 +51,9 @@ Ctrl-C (or the end of --duration) closes the market and prints the final ranking
 			o.Out = out
 			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				o.Terminal = true
+				if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+					o.Width = w
+				}
 			}
 			level := slog.LevelError
 			if verbose {

@@ -7,6 +7,7 @@ import (
 // subcommands lists every subcommand; each lives in its own file.
 var subcommands = []func() *cobra.Command{
 	newVersionCmd,
+	newManagerCmd,
 	newEngineCmd, newAuditCmd, newExportCmd,
 	newArenaCmd,
 	newSimulateCmd,

@@ -59,9 +59,10 @@ type Options struct {
 
 	// Out receives the banner, the live leaderboard and the final ranking.
 	Out io.Writer
-	// Terminal redraws the leaderboard in place; otherwise a block is printed every
-	// BoardEvery ticks [10].
+	// Terminal redraws the leaderboard in place, cutting lines at Width columns (when
+	// known); otherwise a block is printed every BoardEvery ticks [10].
 	Terminal   bool
+	Width      int
 	BoardEvery int64
 	// Log receives the engine's and the traders' logs [discarded].
 	Log *slog.Logger
@@ -74,6 +75,7 @@ type Arena struct {
 	store    *store
 	entrants []entrant
 	engine   *engine.Engine
+	rdb      *redis.Client // the engine's
 	listener net.Listener
 	server   *http.Server
 	http     *http.Client
@@ -134,6 +136,7 @@ func Start(ctx context.Context, opts Options) (*Arena, error) {
 		board:    NewBoard(opts.Out, opts.Terminal, opts.BoardEvery),
 		errs:     make(chan error, 1),
 	}
+	a.board.width = opts.Width
 
 	// The port first: when it is taken nothing else needs undoing.
 	a.listener, err = net.Listen("tcp", opts.Addr)
@@ -188,8 +191,9 @@ func (a *Arena) prepare(ctx context.Context) error {
 		Duration:     protocol.Duration{Duration: a.opts.Duration},
 		Seed:         a.opts.Seed,
 	}
+	a.rdb = a.store.client()
 	eng, err := engine.New(engine.Options{
-		Redis:    a.store.client(),
+		Redis:    a.rdb,
 		Market:   a.market,
 		Settings: settings,
 		Log:      a.opts.Log,
@@ -197,6 +201,7 @@ func (a *Arena) prepare(ctx context.Context) error {
 		LeaseTTL: 2 * time.Second,
 	})
 	if err != nil {
+		a.rdb.Close()
 		return err
 	}
 	a.engine = eng
@@ -306,6 +311,7 @@ func (a *Arena) stop() {
 	defer cancel()
 	_ = a.server.Shutdown(ctx)
 	a.wg.Wait()
+	a.rdb.Close()
 	a.store.close()
 }
 
@@ -338,18 +344,9 @@ func (a *Arena) get(ctx context.Context, path string, v any) error {
 	return json.NewDecoder(res.Body).Decode(v)
 }
 
-// registration is a trader's entry in the market's traders hash: who may trade, for which
-// team.
-type registration struct {
-	Team string `json:"team"`
-}
-
 func register(ctx context.Context, c *redis.Client, m protocol.Market, trader, team string) error {
-	b, err := json.Marshal(registration{Team: team})
-	if err != nil {
-		return err
-	}
-	if err := c.HSet(ctx, m.Keys().Traders(), trader, b).Err(); err != nil {
+	info := protocol.EncodeTraderInfo(protocol.TraderInfo{Team: team})
+	if err := c.HSet(ctx, m.Keys().Traders(), trader, info).Err(); err != nil {
 		return fmt.Errorf("register trader %s in market %s: %w", trader, m, err)
 	}
 	return nil

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +39,9 @@ func (o *output) String() string {
 	return o.buf.String()
 }
 
-// fastArena is an arena that ticks every 100 ms on a free port.
-func fastArena(o Options) Options {
+// fastArena is an arena that ticks every 100 ms on a free port, logging to the test.
+func fastArena(t *testing.T, o Options) Options {
+	o.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	seed := uint64(7)
 	o.Seed = &seed
 	if o.Tick == 0 {
@@ -58,10 +62,14 @@ func startArena(t *testing.T, ctx context.Context, o Options) (*Arena, *output, 
 		t.Fatalf("start the arena: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- a.Wait(ctx) }()
+	stopped := make(chan struct{})
+	go func() {
+		done <- a.Wait(ctx)
+		close(stopped)
+	}()
 	t.Cleanup(func() {
 		select {
-		case <-done:
+		case <-stopped:
 		case <-time.After(20 * time.Second):
 			t.Errorf("the arena did not stop")
 		}
@@ -95,7 +103,7 @@ func TestArenaClosesAtTheEndOfItsDurationAndPrintsTheFinalRanking(t *testing.T) 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out := &output{}
-	o := fastArena(Options{Bots: len(strategy.Names()), Duration: 2 * time.Second, Out: out})
+	o := fastArena(t, Options{Bots: len(strategy.Names()), Duration: 2 * time.Second, Out: out})
 	if err := Run(ctx, o); err != nil {
 		t.Fatalf("arena with --duration 2s ended with an error: %v\n%s", err, out)
 	}
@@ -124,7 +132,7 @@ func TestArenaClosesAtTheEndOfItsDurationAndPrintsTheFinalRanking(t *testing.T) 
 func TestCtrlCClosesTheMarketAndPrintsTheFinalRanking(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, out, done := startArena(t, ctx, fastArena(Options{Bots: 2}))
+	a, out, done := startArena(t, ctx, fastArena(t, Options{Bots: 2}))
 	var m engine.MarketInfo
 	eventually(t, 20*time.Second, "the market did not tick", func() bool {
 		return getJSON(t, a.URL()+"/api/market", &m) && m.Tick >= 3
@@ -149,7 +157,7 @@ func TestATakenPortIsReportedWithTheFlagToUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	o := fastArena(Options{})
+	o := fastArena(t, Options{})
 	o.Addr = l.Addr().String()
 	_, err = Start(context.Background(), o)
 	if err == nil {
@@ -165,7 +173,7 @@ func TestATakenPortIsReportedWithTheFlagToUse(t *testing.T) {
 func TestAJoinedProgramTradesWithWhatTheArenaPrints(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, out, _ := startArena(t, ctx, fastArena(Options{Joins: []string{"team-x"}}))
+	a, out, _ := startArena(t, ctx, fastArena(t, Options{Joins: []string{"team-x"}}))
 	banner := out.String()
 	k := a.Market().Keys()
 	for _, want := range []string{
@@ -204,7 +212,7 @@ func TestArenaPlaysOnARealRedis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out := &output{}
-	o := fastArena(Options{Bots: 2, Duration: time.Second, RedisURL: srv.URL(), Out: out})
+	o := fastArena(t, Options{Bots: 2, Duration: time.Second, RedisURL: srv.URL(), Out: out})
 	// Twice: the second game starts afresh instead of finding the first one closed.
 	for round := 1; round <= 2; round++ {
 		if err := Run(ctx, o); err != nil {
@@ -216,5 +224,41 @@ func TestArenaPlaysOnARealRedis(t *testing.T) {
 		if n := strings.Count(out.String(), "Leaderboard of default/arena"); n < round {
 			t.Fatalf("round %d never showed the market open:\n%s", round, out)
 		}
+	}
+}
+
+func TestScriptsAndBuiltinsPlayUnderTheirOwnNames(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "Monkey Lover.star")
+	src := `
+def on_tick(tick, account, memory):
+    if account.shares > 0:
+        return [feed(1)]
+    return []
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, out, _ := startArena(t, ctx, fastArena(t, Options{Scripts: []string{script}, Builtins: []string{"feeder:max-buy=2"}}))
+	for _, want := range []string{"monkey-lover         script " + script, "feeder               built-in feeder (max-buy=2)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the banner does not list %q:\n%s", want, out)
+		}
+	}
+	var board []engine.Standing
+	eventually(t, 20*time.Second, "the script never fed 5 monkeys", func() bool {
+		if !getJSON(t, a.URL()+"/api/leaderboard", &board) {
+			return false
+		}
+		for _, s := range board {
+			if s.Trader == "monkey-lover" && s.Team == "Script monkey-lover" && s.Fed >= 5 {
+				return true
+			}
+		}
+		return false
+	})
+	if len(board) != 2 {
+		t.Fatalf("leaderboard = %+v, want the script and the feeder", board)
 	}
 }

@@ -17,6 +17,7 @@ type Board struct {
 	w        io.Writer
 	terminal bool
 	every    int64
+	width    int   // the terminal's columns; longer lines are cut so none wraps
 	drawn    int   // lines of the last drawing, on a terminal
 	lastTick int64 // tick of the last plain block
 }
@@ -33,7 +34,7 @@ func NewBoard(w io.Writer, terminal bool, every int64) *Board {
 // Update shows the market's latest state: at once on a terminal, every few ticks otherwise.
 func (b *Board) Update(m engine.MarketInfo, s []engine.Standing) {
 	if b.terminal {
-		b.redraw(FormatBoard(m, s, false))
+		b.redraw(FormatBoard(m, s, false), true)
 		return
 	}
 	if m.Tick == 0 || (b.lastTick >= 0 && m.Tick-b.lastTick < b.every) {
@@ -48,7 +49,8 @@ func (b *Board) Update(m engine.MarketInfo, s []engine.Standing) {
 func (b *Board) Final(m engine.MarketInfo, s []engine.Standing) {
 	lines := FormatBoard(m, s, true)
 	if b.terminal {
-		b.redraw(lines)
+		// Printed once and kept: whole lines, even if the terminal wraps them.
+		b.redraw(lines, false)
 		b.drawn = 0
 		return
 	}
@@ -56,13 +58,17 @@ func (b *Board) Final(m engine.MarketInfo, s []engine.Standing) {
 }
 
 // redraw moves the cursor back over the previous drawing and writes the new one over it,
-// clearing what is left of each line and anything below.
-func (b *Board) redraw(lines []string) {
+// clearing what is left of each line and anything below; clip cuts lines at the width.
+func (b *Board) redraw(lines []string, clip bool) {
 	var sb strings.Builder
 	if b.drawn > 0 {
 		fmt.Fprintf(&sb, "\x1b[%dF", b.drawn)
 	}
 	for _, l := range lines {
+		// A wrapped line would take two rows and throw the next redraw off by one.
+		if clip && b.width > 1 && utf8.RuneCountInString(l) >= b.width {
+			l = string([]rune(l)[:b.width-1])
+		}
 		sb.WriteString(l)
 		sb.WriteString("\x1b[K\n")
 	}

@@ -77,6 +77,19 @@ func TestTerminalBoardRedrawsInPlace(t *testing.T) {
 	}
 }
 
+func TestTerminalBoardCutsLinesThatWouldWrap(t *testing.T) {
+	var out bytes.Buffer
+	b := NewBoard(&out, true, 10)
+	b.width = 40
+	b.Update(engine.MarketInfo{Market: "default/arena", Phase: "open", Tick: 1, Price: "1", Hype: "0"}, standings())
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\x1b[J"), "\n") {
+		line = strings.TrimSuffix(line, "\x1b[K")
+		if n := len([]rune(line)); n >= 40 {
+			t.Errorf("a line of %d characters on a terminal of 40 columns: %q", n, line)
+		}
+	}
+}
+
 func TestAnEmptyMarketSaysSo(t *testing.T) {
 	lines := FormatBoard(engine.MarketInfo{Market: "default/arena", Phase: "pending"}, nil, false)
 	if len(lines) != 2 || !strings.Contains(lines[1], "no traders yet") {

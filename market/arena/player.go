@@ -11,7 +11,7 @@ import (
 // play runs one of the arena's own traders (a built-in bot or a script) until ctx ends,
 // with the same runtime as `monkonomy trader`.
 func (a *Arena) play(ctx context.Context, e entrant) {
-	log := a.opts.Log.With("trader", e.Name)
+	log := a.opts.Log
 	var (
 		s   strategy.Strategy
 		err error

@@ -37,7 +37,7 @@ type runningEngine struct {
 	*Engine
 	srv    *httptest.Server
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
 }
 
 func (r *runningEngine) stop(t testing.TB) {
@@ -48,6 +48,7 @@ func (r *runningEngine) stop(t testing.TB) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("engine did not stop within 10s")
 	}
+	r.srv.CloseClientConnections()
 	r.srv.Close()
 }
 
@@ -66,13 +67,14 @@ func startEngine(t testing.TB, rdb *redis.Client, settings protocol.Settings, ed
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningEngine{Engine: e, srv: httptest.NewServer(e.Handler()), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-r.done
-		r.srv.Close()
-	})
+	r := &runningEngine{Engine: e, srv: httptest.NewServer(e.Handler()), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		if err := e.Run(ctx); err != nil {
+			t.Errorf("engine: %v", err)
+		}
+	}()
+	t.Cleanup(func() { r.stop(t) })
 	return r
 }
 

@@ -259,7 +259,7 @@ func (c *Client) Listen(ctx context.Context, h Handlers) error {
 			if ctx.Err() != nil {
 				break
 			}
-			c.log.Warn("Lost the market's streams, reading again", "err", err, "in", wait)
+			c.log.Warn("Lost the market's streams; reading them again", "err", err, "in", wait)
 			sleep(ctx, wait)
 			wait = min(2*wait, c.backoff)
 			continue
@@ -377,7 +377,7 @@ func (c *Client) retry(ctx context.Context, what string, fn func(context.Context
 		if isPermanent(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		c.log.Warn("Redis failed, trying again", "action", what, "err", err, "in", wait)
+		c.log.Warn("Redis failed; retrying", "action", what, "err", err, "in", wait)
 		sleep(ctx, wait)
 		wait = min(2*wait, c.backoff)
 	}

@@ -57,9 +57,9 @@ func Example() {
 
 func TestDocGoExampleTradesAgainstTheEngine(t *testing.T) {
 	m := startMarket(t, 25*time.Millisecond)
-	m.register(t, "ana")
-	t.Setenv("MONKONOMY_REDIS_ADDR", m.srv.Addr)
-	t.Setenv("MONKONOMY_MARKET", m.market.String())
+	m.Register(t, "ana")
+	t.Setenv("MONKONOMY_REDIS_ADDR", m.Server.Addr)
+	t.Setenv("MONKONOMY_MARKET", m.Market.String())
 	t.Setenv("MONKONOMY_TRADER", "ana")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

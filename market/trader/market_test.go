@@ -2,119 +2,37 @@ package trader_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/monkonomy/monkonomy/internal/testredis"
-	"github.com/monkonomy/monkonomy/market/engine"
-	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 	"github.com/monkonomy/monkonomy/market/trader"
 	"github.com/monkonomy/monkonomy/market/trader/strategy"
+	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
 
-// testMarket is a real engine on a real redis-server, ticking fast.
-type testMarket struct {
-	srv    *testredis.Server
-	rdb    *redis.Client
-	market protocol.Market
-	keys   protocol.Keys
-}
-
-func startMarket(t *testing.T, tick time.Duration, opts ...testredis.Option) *testMarket {
+// startMarket runs a real engine on a real redis-server, ticking fast.
+func startMarket(t *testing.T, tick time.Duration, opts ...testredis.Option) *tradertest.Market {
 	t.Helper()
-	srv := testredis.Start(t, opts...)
-	rdb := srv.Client()
-	t.Cleanup(func() { rdb.Close() })
-	mk := protocol.Market{Namespace: "default", Name: "test"}
-	seed := uint64(7)
-	e, err := engine.New(engine.Options{
-		Redis: rdb, Market: mk,
-		Settings: protocol.Settings{TickInterval: protocol.Duration{Duration: tick}, Seed: &seed},
-		Log:      slog.New(slog.NewTextHandler(engineLog, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &testMarket{srv: srv, rdb: rdb, market: mk, keys: mk.Keys()}
-}
-
-// register adds traders to the market, as the operator or the arena does.
-func (m *testMarket) register(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if err := m.rdb.HSet(context.Background(), m.keys.Traders(), n, protocol.EncodeTraderInfo(protocol.TraderInfo{Team: n})).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return tradertest.Start(t, tick, opts...)
 }
 
 // connect returns an SDK client of trader, on its own connection.
-func (m *testMarket) connect(t *testing.T, name string) *trader.Client {
+func connect(t *testing.T, m *tradertest.Market, name string) *trader.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := trader.Connect(ctx, trader.Options{Addr: m.srv.Addr, Market: m.market.String(), Trader: name,
+	c, err := trader.Connect(ctx, trader.Options{Addr: m.Server.Addr, Market: m.Market.String(), Trader: name,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Block: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// account reads a trader's account from the engine's accounts hash (zero before the
-// engine wrote it).
-func (m *testMarket) account(t *testing.T, name string) (rules.Account, int64) {
-	t.Helper()
-	v, err := m.rdb.HGet(context.Background(), m.keys.Accounts(), name).Result()
-	if errors.Is(err, redis.Nil) {
-		return rules.Account{}, 0
-	}
-	if err != nil {
-		t.Fatalf("account of %s: %v", name, err)
-	}
-	rec, a, err := protocol.DecodeAccount(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, rec.Score
-}
-
-// lastTick is the latest tick number published.
-func (m *testMarket) lastTick(t *testing.T) int64 {
-	msgs, err := m.rdb.XRevRangeN(context.Background(), m.keys.Ticks(), "+", "-", 1).Result()
-	if err != nil || len(msgs) == 0 {
-		return 0
-	}
-	tk, err := protocol.DecodeTick(msgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tk.Seq
-}
-
-// eventually polls cond every 10ms until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // recorder wraps a strategy and keeps what it saw, for assertions.
@@ -160,9 +78,9 @@ func (r *recorder) snapshot() (ticks []int64, results []rules.Result) {
 }
 
 // play runs strategy s live as trader name until the returned stop is called.
-func (m *testMarket) play(t *testing.T, name string, s strategy.Strategy) (rec *recorder, stop func()) {
+func play(t *testing.T, m *tradertest.Market, name string, s strategy.Strategy) (rec *recorder, stop func()) {
 	t.Helper()
-	c := m.connect(t, name)
+	c := connect(t, m, name)
 	rec = &recorder{Strategy: s}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -172,11 +90,3 @@ func (m *testMarket) play(t *testing.T, name string, s strategy.Strategy) (rec *
 	t.Cleanup(stop)
 	return rec, stop
 }
-
-// engineLog receives the engine's log lines; set MONKONOMY_TEST_ENGINE_LOG=1 to see them.
-var engineLog = func() io.Writer {
-	if os.Getenv("MONKONOMY_TEST_ENGINE_LOG") != "" {
-		return os.Stderr
-	}
-	return io.Discard
-}()

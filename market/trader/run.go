@@ -70,7 +70,7 @@ func (r *runner) onResult(ctx context.Context, res protocol.Result) {
 	case res.Status == rules.StatusHarvest:
 		r.log.Info("Harvested a plantation", "order", res.ID, "credit", res.Credit.String(), "coins", res.Account.Coins.String())
 	case res.Status != rules.StatusAccepted:
-		r.log.Warn("Order rejected", "order", res.ID, "kind", res.Kind.String(), "status", res.Status.String(), "reason", res.Reason)
+		r.log.Warn("Market rejected an order", "order", res.ID, "kind", res.Kind.String(), "status", res.Status.String(), "reason", res.Reason)
 	default:
 		r.log.Debug("Order accepted", "order", res.ID, "kind", res.Kind.String(), "price", res.Price.String())
 	}
@@ -94,7 +94,7 @@ func (r *runner) send(ctx context.Context, actions []strategy.Action) {
 		id, err := r.c.Send(ctx, a.Order(r.c.Trader(), ""))
 		if err != nil {
 			if ctx.Err() == nil {
-				r.log.Error("Could not send an order", "action", a.String(), "err", err)
+				r.log.Error("Failed to send an order", "action", a.String(), "err", err)
 			}
 			return
 		}

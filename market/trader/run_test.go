@@ -8,12 +8,13 @@ import (
 
 	"github.com/monkonomy/monkonomy/market/rules"
 	"github.com/monkonomy/monkonomy/market/trader/strategy"
+	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
 
 func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 	m := startMarket(t, 25*time.Millisecond)
 	names := strategy.Names()
-	m.register(t, names...)
+	m.Register(t, names...)
 	recs := map[string]*recorder{}
 	stops := map[string]func(){}
 	for _, name := range names {
@@ -21,9 +22,9 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs[name], stops[name] = m.play(t, name, s)
+		recs[name], stops[name] = play(t, m, name, s)
 	}
-	eventually(t, 30*time.Second, "50 ticks seen by every strategy", func() bool {
+	tradertest.Eventually(t, 30*time.Second, "50 ticks seen by every strategy", func() bool {
 		for _, r := range recs {
 			if ticks, _ := r.snapshot(); len(ticks) < 50 {
 				return false
@@ -42,12 +43,12 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 			}
 		}
 		// Every order sent gets exactly one result, which the runtime hands to the strategy.
-		orders, err := m.rdb.XLen(context.Background(), m.keys.Orders(name)).Result()
+		orders, err := m.Redis.XLen(context.Background(), m.Keys.Orders(name)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, name+"'s results in its stream", func() bool {
-			n, _ := m.rdb.XLen(context.Background(), m.keys.Results(name)).Result()
+		tradertest.Eventually(t, 10*time.Second, name+"'s results in its stream", func() bool {
+			n, _ := m.Redis.XLen(context.Background(), m.Keys.Results(name)).Result()
 			return n >= orders
 		})
 		_, results := recs[name].snapshot()
@@ -68,7 +69,7 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 		if answered > orders {
 			t.Errorf("%s got %d answers for %d orders", name, answered, orders)
 		}
-		acct, score := m.account(t, name)
+		acct, score := m.Account(t, name)
 		t.Logf("%-15s ticks=%d orders=%d results=%v fed=%d coins=%s shares=%d bailouts=%d score=%d",
 			name, len(ticks), orders, byStatus, acct.Fed, acct.Coins, acct.Shares, acct.Bailouts, score)
 		switch name {
@@ -90,7 +91,7 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 
 func TestScriptErrorsAndOverrunsDoNotStopTheTrader(t *testing.T) {
 	m := startMarket(t, 25*time.Millisecond)
-	m.register(t, "scripted")
+	m.Register(t, "scripted")
 	src := `
 def on_tick(tick, account, memory):
     memory["n"] = memory.get("n", 0) + 1
@@ -111,18 +112,19 @@ def on_tick(tick, account, memory):
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, stop := m.play(t, "scripted", s)
-	eventually(t, 20*time.Second, "the script to feed after its errors", func() bool {
-		a, _ := m.account(t, "scripted")
+	rec, stop := play(t, m, "scripted", s)
+	tradertest.Eventually(t, 20*time.Second, "the script to feed after its errors", func() bool {
+		a, _ := m.Account(t, "scripted")
 		ticks, _ := rec.snapshot()
 		return len(ticks) >= 8 && a.Fed >= 3
 	})
 	stop()
+	// Clearing memory restarts the script's count, so the troubles may come round again.
 	st := s.Stats()
-	if st.Errors != 2 || st.Overruns != 1 || st.MemoryResets != 1 {
-		t.Fatalf("stats %s, want 2 errors (1 overrun) and 1 memory reset; log:\n%s", st, logs.String())
+	if st.Errors < 2 || st.Overruns < 1 || st.MemoryResets < 1 || st.Errors < 2*st.MemoryResets || st.Errors > 2*st.MemoryResets+2 {
+		t.Fatalf("stats %s, want 2 errors (1 overrun) per memory reset; log:\n%s", st, logs.String())
 	}
-	for _, want := range []string{"bot.star:6:", "too many steps", "bot.star:8:", "division by zero", "memory held more than"} {
+	for _, want := range []string{"in on_tick: Starlark computation cancelled: too many steps", "bot.star:8:49: in on_tick: floating-point division by zero", "memory held more than"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}

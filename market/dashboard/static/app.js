@@ -149,14 +149,14 @@
     const burst = Number(t.burst) || 0;
     $('burst').textContent = burst > 0 ? 'step ' + burst + ' / 10' : 'none';
     $('burst').classList.toggle('on', burst > 0);
-    const price = $('price'), change = $('change');
-    price.classList.remove('up', 'down');
+    const change = $('change');
     change.classList.remove('up', 'down');
     if (prev) {
-      const d = num(t.price) - num(prev.price);
+      // Rounded as shown, so that a change too small to see shows no direction.
+      const d = Math.round((num(t.price) - num(prev.price)) * 1e4) / 1e4;
       const pct = num(prev.price) > 0 ? (100 * d) / num(prev.price) : 0;
       const dir = d > 0 ? 'up' : d < 0 ? 'down' : '';
-      if (dir) { price.classList.add(dir); change.classList.add(dir); }
+      if (dir) change.classList.add(dir);
       change.textContent = (d > 0 ? '▲ ' : d < 0 ? '▼ ' : '') + signed(d, 4) + ' (' + signed(pct, 2) + '%)';
     } else {
       change.textContent = '';
@@ -249,7 +249,10 @@
       prevBurst = b;
     }
 
-    // Price axis: grid lines and labels on the right.
+    // Price axis: grid lines and labels on the right, but for those the last price's tag
+    // would cover.
+    const lp = num(ticks[ticks.length - 1].price);
+    const ly = y(lp), lx = x(last), tagH = fontPx * 1.5;
     ctx.font = font;
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
@@ -261,7 +264,7 @@
       ctx.strokeStyle = colors.line;
       ctx.beginPath(); ctx.moveTo(left, yy); ctx.lineTo(right, yy); ctx.stroke();
       ctx.fillStyle = colors.muted;
-      ctx.fillText(v.toFixed(3), right + 8, yy);
+      if (Math.abs(yy - ly) > tagH) ctx.fillText(v.toFixed(3), right + 8, yy);
     }
 
     const series = (key, yf, color, width, dash) => {
@@ -296,11 +299,8 @@
     series('ema', y, colors.ema, Math.max(1.5, fontPx / 9), [8, 6]);
 
     // The last price, labelled on the axis.
-    const lp = num(ticks[ticks.length - 1].price);
-    const ly = y(lp), lx = x(last);
     ctx.fillStyle = colors.banana;
     ctx.beginPath(); ctx.arc(lx, ly, Math.max(3, fontPx / 4), 0, Math.PI * 2); ctx.fill();
-    const tagH = fontPx * 1.5;
     ctx.fillRect(right + 2, ly - tagH / 2, axisW - 4, tagH);
     ctx.fillStyle = '#1a1400';
     ctx.font = 'bold ' + font;
@@ -357,7 +357,7 @@
     ['c-coins', 'coins', 'Coins'],
     ['c-shares', 'shares', 'Shares'],
     ['c-bail', 'bailouts', 'Bailouts'],
-    ['c-fly', 'inflight', 'Flying'],
+    ['c-fly', 'inflight', 'In flight'],
   ];
 
   function makeRow(trader) {
@@ -570,32 +570,26 @@
     ]);
     if (market.status === 'fulfilled') applyMarket(market.value);
     if (ticks.status === 'fulfilled' && Array.isArray(ticks.value)) {
+      // Ticks that came over the stream while the request ran are newer: keep them.
+      const last = ticks.value.length ? Number(ticks.value[ticks.value.length - 1].seq) : -1;
+      const newer = state.ticks.filter((t) => Number(t.seq) > last);
       state.ticks = [];
-      for (const t of ticks.value) addTick(t, false);
+      for (const t of ticks.value.concat(newer)) addTick(t, false);
       showQuote();
     }
     if (board.status === 'fulfilled') applyBoard(board.value);
     if (gibbs.status === 'fulfilled' && Array.isArray(gibbs.value)) {
+      const top = gibbs.value.length ? Number(gibbs.value[0].seq) : -1;
+      const newer = state.gibbs.filter((g) => Number(g.seq) > top);
       state.gibbs = [];
       feedEl.replaceChildren();
-      for (const g of gibbs.value) addGibb(g, false);
+      for (const g of gibbs.value.concat(newer)) addGibb(g, false);
     }
   }
 
   function setConn(s, text) {
     $('conn').dataset.state = s;
     $('conn-text').textContent = text || s;
-  }
-
-  // applySnapshot takes whatever a snapshot event carries: the market, ticks, leaderboard, gibbs.
-  function applySnapshot(d) {
-    if (!d || typeof d !== 'object') return;
-    if (Array.isArray(d)) { applyBoard(d); return; }
-    if (d.market && typeof d.market === 'object') applyMarket(d.market); else if (d.phase && d.market) applyMarket(d);
-    if (Array.isArray(d.ticks)) { for (const t of d.ticks) addTick(t, false); showQuote(); }
-    if (d.tick && typeof d.tick === 'object') addTick(d.tick, true);
-    if (Array.isArray(d.leaderboard)) applyBoard(d.leaderboard);
-    if (Array.isArray(d.gibbs)) for (const g of d.gibbs) addGibb(g, false);
   }
 
   let es = null, retry = 0, retryTimer = 0, lastEvent = 0;
@@ -634,18 +628,16 @@
       addTick(t, true);
       if (state.market) { state.market.tick = t.seq; }
       if (t.phase && t.phase !== state.phase) setPhase(t.phase);
-      // The market's clock and trader count come with /api/market; ask at most once a tick.
-      if (performance.now() - state.marketAt > Math.min(1000, tickMs()) - 20) loadMarket();
+      // The market's clock and trader count come with /api/market: ask at most once a
+      // second, the clock runs on by itself in between.
+      if (performance.now() - state.marketAt > 1000) loadMarket();
     });
     on('gibb', (g) => addGibb(g, true));
-    on('leaderboard', (list) => applyBoard(Array.isArray(list) ? list : list.leaderboard));
+    on('leaderboard', applyBoard);
+    // A phase event carries the whole market summary.
     on('phase', (p) => {
-      setPhase(typeof p === 'string' ? p : p.phase);
-      loadMarket();
+      if (typeof p === 'string') { setPhase(p); loadMarket(); } else applyMarket(p);
     });
-    on('market', applyMarket);
-    on('snapshot', applySnapshot);
-    on('message', applySnapshot);
   }
 
   // A stream that says nothing while the market is open is stale (a sleeping laptop, a

@@ -29,7 +29,10 @@ type Options struct {
 	// Gibbs are the recorded gibbs (gibbs.jsonl), shown to the strategy after the tick
 	// they were posted in. Their effect is already in the recorded prices.
 	Gibbs []protocol.Gibb
-	// Config is the recorded market's rules (zero fields: the defaults).
+	// Config is the recorded market's rules (zero fields: the defaults). Its seed decides
+	// the returns of plantations; its tick interval gives the market time of a recorded
+	// tick that does not carry it (ticks.jsonl does not): (seq − 1) × interval, when the
+	// engine publishes each tick.
 	Config rules.Config
 	// CSV, when set, receives one line per tick: the price and the account after it.
 	CSV io.Writer
@@ -171,7 +174,11 @@ func openTicks(in []protocol.Tick) []protocol.Tick {
 // Write prints the report for a person.
 func (r *Report) Write(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Played %d ticks (%d to %d) as trader %s, with %d recorded gibbs.\n", r.Ticks, r.FirstSeq, r.LastSeq, r.Trader, r.Gibbs)
+	gibbs := "gibbs"
+	if r.Gibbs == 1 {
+		gibbs = "gibb"
+	}
+	fmt.Fprintf(&b, "Played %d ticks (%d to %d) as trader %s, with %d recorded %s.\n", r.Ticks, r.FirstSeq, r.LastSeq, r.Trader, r.Gibbs, gibbs)
 	fmt.Fprintf(&b, "Orders:      %d sent, %d accepted, %d rejected", r.Orders, r.Accepted, r.Orders-r.Accepted)
 	if len(r.Rejected) > 0 {
 		var parts []string

@@ -98,4 +98,3 @@ func (j Join) Manifest() (string, error) {
 	b.WriteString("  resources:\n    limits:\n      cpu: 200m\n      memory: 128Mi\n")
 	return b.String(), nil
 }
-

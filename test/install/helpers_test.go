@@ -1,0 +1,98 @@
+package install
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+const chartDir = "charts/monkonomy"
+
+var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
+// objects parses a multi-document manifest, as helm template or kustomize print it.
+func objects(t *testing.T, manifest string) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	for _, doc := range docSeparator.Split(manifest, -1) {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("parse manifest: %v\n%s", err, doc)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
+// find returns the object of that kind and name, failing the test when there is none.
+func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	if o := lookup(objs, kind, name); o != nil {
+		return o
+	}
+	var have []string
+	for _, o := range objs {
+		have = append(have, o.GetKind()+"/"+o.GetName())
+	}
+	t.Fatalf("no %s %q among %s", kind, name, strings.Join(have, ", "))
+	return nil
+}
+
+func lookup(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && (name == "" || o.GetName() == name) {
+			return o
+		}
+	}
+	return nil
+}
+
+func ofKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// render runs helm template on the chart with the given flags.
+func render(t *testing.T, release, namespace string, flags ...string) string {
+	t.Helper()
+	args := append([]string{"template", release, chartDir, "--namespace", namespace}, flags...)
+	return mustRun(t, "", helmPath(t), args...)
+}
+
+// readYAML reads a YAML file of the repository into a generic map.
+func readYAML(t *testing.T, rel string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("parse %s: %v", rel, err)
+	}
+	return m
+}
+
+// containerArgs returns the args of the first container of a workload.
+func containerArgs(t *testing.T, o *unstructured.Unstructured) []string {
+	t.Helper()
+	cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+	if len(cs) == 0 {
+		t.Fatalf("%s %s has no containers", o.GetKind(), o.GetName())
+	}
+	args, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "args")
+	return args
+}
