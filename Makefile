@@ -111,6 +111,7 @@ bench-operator: envtest ## Rank 500 Traders on envtest and print the operator's 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures.
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/rules/
+	$(GO) test -run '^$$' -bench BenchmarkEngine -benchtime 1x -count=1 -timeout 10m ./market/engine/ -traders $${BENCH_TRADERS:-100}
 
 .PHONY: fuzz
 fuzz: ## Fuzz the decimal codec and order validation for a while (FUZZTIME=30s).

@@ -82,7 +82,12 @@ func BenchmarkScoreboard500Traders(b *testing.B) {
 					ranked++
 				}
 			}
-			return ranked == traders, fmt.Sprintf("%d of %d ranked", ranked, traders)
+			msg := fmt.Sprintf("%d of %d ranked, %d registered, %d accounts", ranked, traders,
+				w.admin.HLen(w.ctx, pm.Keys().Traders()).Val(), w.admin.HLen(w.ctx, pm.Keys().Accounts()).Val())
+			if os.Getenv("BENCH_PROGRESS") != "" {
+				fmt.Fprintf(os.Stderr, "progress %5.1fs %s\n", time.Since(start).Seconds(), msg)
+			}
+			return ranked == traders, msg
 		})
 		allRanked := time.Since(start)
 

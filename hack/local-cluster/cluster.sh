@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 BIN=${BIN:-$repo/bin}
-K8S_BIN=${K8S_BIN:-$BIN/k8s}
+K8S_BIN=${K8S_BIN:-$BIN/cluster}
 CLUSTER_DIR=${CLUSTER_DIR:-/var/lib/monkonomy-cluster}
 NODE_NAME=${NODE_NAME:-monkonomy-node}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.12.1}
@@ -75,21 +75,26 @@ install_packages() {
 }
 
 build_binaries() {
-	local cmds=() c
+	local cmds=() c version ldflags
 	for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
 		[ -x "$K8S_BIN/$c" ] || cmds+=("$c")
 	done
 	mkdir -p "$K8S_BIN"
 	if [ ${#cmds[@]} -gt 0 ]; then
 		log "Building ${cmds[*]} into $K8S_BIN (several minutes the first time, cached afterwards)"
+		# The version is stamped in as Kubernetes' own build does: kubectl and helm read it.
+		version=$(cd "$repo/hack/envtest" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+		ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitTreeState=clean"
+		ldflags+=" -X k8s.io/component-base/version.gitMajor=$(cut -d. -f1 <<<"${version#v}")"
+		ldflags+=" -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$version")"
 		for c in "${cmds[@]}"; do
-			(cd "$repo/hack/envtest" && nice -n 10 go build -o "$K8S_BIN/$c" "k8s.io/kubernetes/cmd/$c") ||
+			(cd "$repo/hack/envtest" && nice -n 10 go build -ldflags "$ldflags" -o "$K8S_BIN/$c" "k8s.io/kubernetes/cmd/$c") ||
 				die "building $c failed; see the Go error above (it needs the Go module proxy)"
 		done
 	fi
 	if [ ! -x "$K8S_BIN/etcd" ]; then
 		log "Building etcd into $K8S_BIN"
-		(cd "$repo/hack/envtest" && nice -n 10 go build -o "$K8S_BIN/etcd" go.etcd.io/etcd/server/v3) ||
+		(cd "$repo/hack/envtest" && nice -n 10 go build -ldflags "-s -w" -o "$K8S_BIN/etcd" go.etcd.io/etcd/server/v3) ||
 			die "building etcd failed; see the Go error above"
 	fi
 	log "Building the local-path volume provisioner into $BIN"
@@ -385,8 +390,22 @@ down() {
 	fi
 	stop containerd
 	if [ -x "$K8S_BIN/kube-proxy" ]; then
-		"$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+		"$K8S_BIN/kube-proxy" --cleanup >"$LOGS/kube-proxy-cleanup.log" 2>&1 ||
+			log "kube-proxy --cleanup failed; see $LOGS/kube-proxy-cleanup.log"
 	fi
+	# The kubelet's own chains, which kube-proxy does not remove.
+	local ipt table chain
+	for ipt in iptables ip6tables; do
+		command -v "$ipt" >/dev/null || continue
+		"$ipt" -D INPUT -j KUBE-FIREWALL 2>/dev/null || true
+		"$ipt" -D OUTPUT -j KUBE-FIREWALL 2>/dev/null || true
+		for table in filter nat mangle; do
+			for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+				"$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+				"$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+			done
+		done
+	done
 	local ns
 	for ns in /run/netns/cni-*; do
 		[ -e "$ns" ] || continue
@@ -398,6 +417,7 @@ down() {
 	rm -f /etc/cni/net.d/10-monkonomy.conflist
 	rm -rf /var/lib/cni/networks/monkonomy
 	if [ -d "$CLUSTER_DIR" ]; then
+		[ -s "$LOGS/kube-proxy-cleanup.log" ] && cp "$LOGS/kube-proxy-cleanup.log" /tmp/monkonomy-cluster-proxy-cleanup.log
 		# The kubelet leaves volumes mounted under its root dir; unmount before removing.
 		local m
 		for m in $(awk -v d="$CLUSTER_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
@@ -292,4 +293,21 @@ type redisXAdd struct {
 
 func (x redisXAdd) args() *redis.XAddArgs {
 	return &redis.XAddArgs{Stream: testMarket.Keys().Orders(x.trader), Values: protocol.AppendOrder(nil, x.o)}
+}
+
+// testCount reads a counter's value.
+func testCount(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
+}
+
+// redisXAddRaw is an entry of any stream as XADD arguments.
+type redisXAddRaw struct {
+	stream string
+	values []any
+}
+
+func (x redisXAddRaw) args() *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: x.stream, Values: x.values}
 }

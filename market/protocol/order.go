@@ -31,10 +31,6 @@ func AppendOrder(args []any, o rules.Order) []any {
 // or it is not a valid id (so that every order can be answered).
 func DecodeOrder(trader, entryID string, values map[string]any) rules.Order {
 	o := rules.Order{Trader: trader, ID: entryID}
-	if len(values) > MaxEntryFields {
-		o.Invalid = fmt.Sprintf("an order has at most %d fields, this one has %d", MaxEntryFields, len(values))
-		return o
-	}
 	if v, ok := values[FieldID]; ok {
 		id, isString := fieldString(v)
 		if !isString || !ValidID(id) {
@@ -42,6 +38,10 @@ func DecodeOrder(trader, entryID string, values map[string]any) rules.Order {
 			return o
 		}
 		o.ID = id
+	}
+	if len(values) > MaxEntryFields {
+		o.Invalid = fmt.Sprintf("an order has at most %d fields, this one has %d", MaxEntryFields, len(values))
+		return o
 	}
 	var qty, coins, text string
 	var hasQty, hasCoins, hasText, hasKind bool

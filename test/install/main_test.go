@@ -98,14 +98,15 @@ type apiServer struct {
 // startAPIServer starts one API server for the whole package, on first use.
 func startAPIServer(t *testing.T) *apiServer {
 	t.Helper()
-	apiOnce.Do(func() { api, apiErr = newAPIServer() })
+	apiOnce.Do(func() { api, apiErr = newAPIServerAt(toolDir) })
 	if apiErr != nil {
 		t.Fatal(apiErr)
 	}
 	return api
 }
 
-func newAPIServer() (*apiServer, error) {
+// newAPIServerAt starts an API server and writes its admin kubeconfig into dir.
+func newAPIServerAt(dir string) (*apiServer, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(repoRoot, "bin", "k8s")
@@ -129,7 +130,7 @@ func newAPIServer() (*apiServer, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	path := filepath.Join(toolDir, "kubeconfig")
+	path := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(path, kc, 0o600); err != nil {
 		_ = env.Stop()
 		return nil, err

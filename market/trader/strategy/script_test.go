@@ -112,7 +112,8 @@ def on_tick(tick, account, memory):
 	if st.Errors != 1 || st.Overruns != 1 || st.Calls != 2 {
 		t.Fatalf("stats %s, want one error that is an overrun", st)
 	}
-	if log := sink.String(); !strings.Contains(log, "bot.star:6:") || !strings.Contains(log, "in on_tick: Starlark computation cancelled: too many steps") {
+	// The step limit stops it, or the clock on a slow machine.
+	if log := sink.String(); !strings.Contains(log, "bot.star:6:") || !strings.Contains(log, "in on_tick: Starlark computation cancelled: ") {
 		t.Fatalf("log does not point at the loop:\n%s", sink)
 	}
 }

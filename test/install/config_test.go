@@ -1,0 +1,101 @@
+package install
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	"github.com/monkonomy/monkonomy/market/trader/strategy"
+)
+
+func TestKustomizeDefaultInstallsOperatorWithItsServiceAccount(t *testing.T) {
+	ensureCRDs(t)
+	manifest := mustRun(t, "", kubectlPath(t), "kustomize", "config/default")
+	objs := objects(t, manifest)
+	dep := find(t, objs, "Deployment", "monkonomy-manager")
+	if dep.GetNamespace() != "monkonomy-system" {
+		t.Errorf("the operator runs in namespace %q, want monkonomy-system", dep.GetNamespace())
+	}
+	sa, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "spec", "serviceAccountName")
+	find(t, objs, "ServiceAccount", sa)
+	for _, b := range ofKind(objs, "ClusterRoleBinding") {
+		if !strings.Contains(toString(b.Object["subjects"]), `"name":"`+sa+`"`) {
+			t.Errorf("ClusterRoleBinding %s does not bind the operator's ServiceAccount %s", b.GetName(), sa)
+		}
+	}
+	mustRun(t, manifest, kubectlPath(t), "apply", "--server-side", "--field-manager=install-test", "-f", "-")
+}
+
+func TestSamplesAreAcceptedByTheCRDs(t *testing.T) {
+	a := ensureCRDs(t)
+	createNamespace(t, "samples")
+	mustRun(t, "", kubectlPath(t), "apply", "--server-side", "-n", "samples", "-k", "config/samples")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var traders v1alpha1.TraderList
+	if err := a.client.List(ctx, &traders, client.InNamespace("samples")); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, tr := range traders.Items {
+		switch {
+		case tr.Spec.Image != nil:
+			kinds["image"] = true
+		case tr.Spec.Strategy != nil && tr.Spec.Strategy.Builtin != nil:
+			kinds["builtin"] = true
+		case tr.Spec.Strategy != nil && tr.Spec.Strategy.Script != nil:
+			kinds["script"] = true
+		}
+		if tr.Spec.Market != "bananas" {
+			t.Errorf("sample Trader %s plays in %q, not the sample Market", tr.Name, tr.Spec.Market)
+		}
+	}
+	if len(kinds) != 3 {
+		t.Errorf("the samples show %v, want a built-in strategy, a script and an image", kinds)
+	}
+	var m v1alpha1.Market
+	if err := a.client.Get(ctx, client.ObjectKey{Namespace: "samples", Name: "bananas"}, &m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The API server really checks the samples: a Trader with both a strategy and an image is
+// refused with the CRD's own message.
+func TestSampleTraderWithTwoRunnersIsRejected(t *testing.T) {
+	ensureCRDs(t)
+	createNamespace(t, "samples-broken")
+	b, err := os.ReadFile(filepath.Join(repoRoot, "config/samples/game_v1alpha1_trader_builtin.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(b), "  strategy:\n", "  image:\n    name: ghcr.io/team/bot:1\n  strategy:\n", 1)
+	r := run(t, broken, kubectlPath(t), "apply", "--server-side", "-n", "samples-broken", "-f", "-")
+	if r.err == nil || !strings.Contains(r.stderr, "set exactly one of spec.image") {
+		t.Fatalf("a Trader with both image and strategy was not refused with the CRD's message:\n%s", r)
+	}
+}
+
+func TestSampleScriptLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "config/samples/game_v1alpha1_trader_script.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr v1alpha1.Trader
+	if err := yaml.UnmarshalStrict(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Spec.Strategy == nil || tr.Spec.Strategy.Script == nil {
+		t.Fatal("the script sample has no script")
+	}
+	if _, err := strategy.LoadScript("sample.star", []byte(*tr.Spec.Strategy.Script), strategy.ScriptOptions{}); err != nil {
+		t.Fatalf("the sample script does not load: %v", err)
+	}
+}
