@@ -160,7 +160,8 @@ func (w *world) eventuallyWithin(limit time.Duration, what string, cond func() (
 			return
 		}
 		last = msg
-		time.Sleep(50 * time.Millisecond)
+		// Polling is cheap for one object; lists of hundreds poll less often (limit).
+		time.Sleep(max(50*time.Millisecond, limit/200))
 	}
 	w.t.Fatalf("timed out waiting until %s; last: %s", what, last)
 }

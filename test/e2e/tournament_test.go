@@ -113,8 +113,8 @@ func testInstall(t *testing.T) {
 	image, tag, _ := strings.Cut(monkonomyImage, ":")
 	redisRepo, redisTag, _ := strings.Cut(redisImage, ":")
 	must(t, "helm", "install", release, "charts/monkonomy", "-n", namespace, "--create-namespace",
-		"--set", "image.repository="+image, "--set", "image.tag="+tag,
-		"--set", "redis.image.repository="+redisRepo, "--set", "redis.image.tag="+redisTag,
+		"--set", "image.repository="+image, "--set-string", "image.tag="+tag,
+		"--set", "redis.image.repository="+redisRepo, "--set-string", "redis.image.tag="+redisTag,
 		"--wait", "--timeout", "5m")
 	kubectl(t, "wait", "--for=condition=Ready", "pod", "-l", "app.kubernetes.io/component=operator", "--timeout", "2m")
 	kubectl(t, "wait", "--for=condition=Ready", "pod", redisPod, "--timeout", "2m")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -76,24 +76,33 @@ func PostGibbProxy(ctx context.Context, cfg *rest.Config, ns, market string, g p
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	svc := EngineService(market)
+	if _, err := cs.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("no engine Service %s in namespace %s: the operator creates it for Market %q; is the operator running? (kubectl get market %s -n %s)", svc, ns, market, market, ns)
+		}
+		return "", fmt.Errorf("read the engine Service %s/%s: %w", ns, svc, err)
+	}
 	var code int
 	answer, err := cs.CoreV1().RESTClient().Post().
-		Namespace(ns).Resource("services").Name(EngineService(market)+":"+EnginePort).
+		Namespace(ns).Resource("services").Name(svc + ":" + EnginePort).
 		SubResource("proxy").Suffix("api", "gibbs").
 		SetHeader("Content-Type", "application/json").
 		Body(body).Do(ctx).StatusCode(&code).Raw()
-	if err != nil {
-		var status apierrors.APIStatus
-		if errors.As(err, &status) && code != 0 {
-			msg := status.Status().Message
-			if apierrors.IsNotFound(err) {
-				return "", fmt.Errorf("no engine Service %s in namespace %s: is the Market %q created and its engine running? (%s)", EngineService(market), ns, market, msg)
-			}
-			return "", engineRefused(code, []byte(msg))
-		}
-		return "", fmt.Errorf("post the gibb through the API server: %w", err)
+	if err == nil {
+		return strings.TrimSpace(string(answer)), nil
 	}
-	return strings.TrimSpace(string(answer)), nil
+	// The engine answers errors as {"error": "..."}; anything else is the API server's.
+	var e struct {
+		Error string `json:"error"`
+	}
+	if code != 0 && json.Unmarshal(answer, &e) == nil && e.Error != "" {
+		return "", engineRefused(code, answer)
+	}
+	if code == http.StatusServiceUnavailable || code == http.StatusBadGateway {
+		return "", fmt.Errorf("the API server could not reach the engine of Market %s/%s (HTTP %d): is its engine pod ready? (kubectl get pods -n %s -l game.monkonomy.dev/market=%s)", ns, market, code, ns, market)
+	}
+	return "", fmt.Errorf("post the gibb through the API server: %w", err)
 }
 
 func engineRefused(code int, answer []byte) error {
