@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,6 +59,13 @@ func runSuite(m *testing.M) int {
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	// The operator's logs would drown the test output; failures say what went wrong.
 	log.SetLogger(logr.Discard())
+	if os.Getenv("OPERATOR_ERRORS") != "" {
+		log.SetLogger(funcr.New(func(prefix, args string) {
+			if strings.Contains(args, `"error"`) {
+				fmt.Fprintln(os.Stderr, prefix, args)
+			}
+		}, funcr.Options{}))
+	}
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,

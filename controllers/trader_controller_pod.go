@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 )
@@ -50,7 +52,8 @@ func (r *TraderReconciler) reconcileSecret(ctx context.Context, t *v1alpha1.Trad
 			"address":   []byte(marketRedisAddr(m, r.Redis)),
 		},
 	}
-	return password, r.apply(ctx, t, s, nil)
+	_, err = r.apply(ctx, t, s, nil)
+	return password, err
 }
 
 // reconcileScript keeps an inline script in a ConfigMap the pod mounts read-only, and
@@ -60,6 +63,10 @@ func (r *TraderReconciler) reconcileScript(ctx context.Context, t *v1alpha1.Trad
 		ObjectMeta: metav1.ObjectMeta{Name: traderScriptName(t), Namespace: t.Namespace, Labels: traderLabels(t)},
 	}
 	if t.Spec.Strategy == nil || t.Spec.Strategy.Script == nil {
+		// The cache says whether there is one to delete; most traders never had one.
+		if err := r.Get(ctx, client.ObjectKeyFromObject(cm), &corev1.ConfigMap{}); apierrors.IsNotFound(err) {
+			return nil
+		}
 		err := r.Delete(ctx, cm)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete the script ConfigMap of trader %s: %w", t.Name, err)
@@ -67,7 +74,8 @@ func (r *TraderReconciler) reconcileScript(ctx context.Context, t *v1alpha1.Trad
 		return nil
 	}
 	cm.Data = map[string]string{scriptKey: *t.Spec.Strategy.Script}
-	return r.apply(ctx, t, cm, nil)
+	_, err := r.apply(ctx, t, cm, nil)
+	return err
 }
 
 // traderContainer is the trader's container: the team's image, or the monkonomy trader
@@ -154,7 +162,16 @@ func traderDeployment(t *v1alpha1.Trader, image, redisAddr string) *appsv1.Deplo
 }
 
 func (r *TraderReconciler) reconcileDeployment(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
-	return r.apply(ctx, t, traderDeployment(t, marketImage(m, r.Image), marketRedisAddr(m, r.Redis)), nil)
+	d := traderDeployment(t, marketImage(m, r.Image), marketRedisAddr(m, r.Redis))
+	res, err := r.apply(ctx, t, d, nil)
+	switch res {
+	case applyCreated:
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "CreatedDeployment", "Created",
+			"Registered in market %s with Redis user %s; created Deployment %s", t.Spec.Market, traderUser(traderMarket(t), t.Name), d.Name)
+	case applyUpdated:
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "UpdatedDeployment", "Updated", "Updated Deployment %s", d.Name)
+	}
+	return err
 }
 
 // traderNetworkPolicy lets a trader's pod reach Redis and DNS, and nothing else; nothing
@@ -205,9 +222,21 @@ func splitRedisAddr(addr string) (string, int32) {
 }
 
 func (r *TraderReconciler) reconcileNetworkPolicy(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
-	return r.apply(ctx, t, traderNetworkPolicy(t, marketRedisAddr(m, r.Redis)), nil)
+	_, err := r.apply(ctx, t, traderNetworkPolicy(t, marketRedisAddr(m, r.Redis)), nil)
+	return err
 }
 
-func (r *TraderReconciler) apply(ctx context.Context, t *v1alpha1.Trader, obj client.Object, keep func(stored, desired client.Object)) error {
-	return applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, t, obj, keep)
+// apply writes an owned object. Unlike a Market's, a Trader's objects get no event each:
+// a room of 500 Traders would write thousands of events; reconcileDeployment tells the
+// user once, when the trader's pod is first set up.
+func (r *TraderReconciler) apply(ctx context.Context, t *v1alpha1.Trader, obj client.Object, keep func(stored, desired client.Object)) (applyResult, error) {
+	kind := kindOf(obj, r.Scheme)
+	res, err := applyOwned(ctx, r.Client, r.Scheme, t, obj, keep)
+	if err != nil {
+		return res, withReason(kind+"Failed", fmt.Errorf("write %s %s of trader %s: %w", kind, obj.GetName(), t.Name, err))
+	}
+	if res != applyUnchanged {
+		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
+	}
+	return res, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/protocol"
+	"github.com/monkonomy/monkonomy/market/redisconn"
 )
 
 // marketFlags are the flags every command that talks to one market's Redis keys takes.
@@ -24,7 +25,7 @@ type marketFlags struct {
 }
 
 func (f *marketFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.redisURL, "redis", envOr("MONKONOMY_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL, e.g. redis://:PASSWORD@HOST:6379/0 (env MONKONOMY_REDIS_URL)")
+	cmd.Flags().StringVar(&f.redisURL, "redis", os.Getenv("MONKONOMY_REDIS_URL"), "Redis URL or host:port, e.g. redis://:PASSWORD@HOST:6379/0 (env MONKONOMY_REDIS_URL; in a pod, MONKONOMY_REDIS_ADDR and MONKONOMY_REDIS_PASSWORD as the operator sets them; default 127.0.0.1:6379)")
 	cmd.Flags().StringVar(&f.market, "market", os.Getenv("MONKONOMY_MARKET"), "market as NAMESPACE/NAME, or NAME in the default namespace (env MONKONOMY_MARKET)")
 }
 
@@ -37,9 +38,9 @@ func (f *marketFlags) open(ctx context.Context) (*redis.Client, protocol.Market,
 	if err != nil {
 		return nil, m, err
 	}
-	opt, err := redis.ParseURL(f.redisURL)
+	opt, err := redisconn.Options(f.redisURL)
 	if err != nil {
-		return nil, m, fmt.Errorf("--redis %q is not a Redis URL such as redis://HOST:6379: %w", f.redisURL, err)
+		return nil, m, fmt.Errorf("--redis: %w", err)
 	}
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -4,7 +4,7 @@
 // machines where no Docker engine runs. The tarball loads with `docker load`,
 // `kind load image-archive` and `ctr -n k8s.io images import`.
 //
-//	go run ./hack/image --binary bin/image/monkonomy --tag ghcr.io/monkonomy/monkonomy:dev --output dist/monkonomy-image.tar
+//	go run ./hack/image --binary dist/image/monkonomy --tag ghcr.io/monkonomy/monkonomy:dev --output dist/monkonomy-image.tar
 package main
 
 import (
@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&opts.Arch, "arch", "amd64", "architecture of the binary")
 	flag.Parse()
 	if opts.Binary == "" {
-		fmt.Fprintln(os.Stderr, "image: --binary is required: build it with `make image` or CGO_ENABLED=0 go build -o bin/image/monkonomy ./cmd/monkonomy")
+		fmt.Fprintln(os.Stderr, "image: --binary is required: build it with `make image` or CGO_ENABLED=0 GOOS=linux go build -o dist/image/monkonomy ./cmd/monkonomy")
 		os.Exit(2)
 	}
 	if len(tags) == 0 {

@@ -35,7 +35,9 @@ func TestKubectlPluginJoinPrintsTradersTheAPIServerAccepts(t *testing.T) {
 		check func(v1alpha1.TraderSpec) bool
 	}{
 		{"red-team", []string{"--team", "Red Team", "--strategy", "momentum"},
-			func(s v1alpha1.TraderSpec) bool { return s.Strategy.Builtin != nil && s.Strategy.Builtin.Name == "momentum" }},
+			func(s v1alpha1.TraderSpec) bool {
+				return s.Strategy.Builtin != nil && s.Strategy.Builtin.Name == "momentum"
+			}},
 		{"script-kiddies", []string{"--team", "Script Kiddies", "--script", "test/install/testdata/bot.star"},
 			func(s v1alpha1.TraderSpec) bool {
 				return s.Strategy.Script != nil && strings.Contains(*s.Strategy.Script, "def on_tick(tick, account, memory):")

@@ -85,7 +85,7 @@ func PostGibbProxy(ctx context.Context, cfg *rest.Config, ns, market string, g p
 	}
 	var code int
 	answer, err := cs.CoreV1().RESTClient().Post().
-		Namespace(ns).Resource("services").Name(svc + ":" + EnginePort).
+		Namespace(ns).Resource("services").Name(svc+":"+EnginePort).
 		SubResource("proxy").Suffix("api", "gibbs").
 		SetHeader("Content-Type", "application/json").
 		Body(body).Do(ctx).StatusCode(&code).Raw()
