@@ -49,6 +49,10 @@ type Options struct {
 	// with MAXLEN ~). ResultsMaxLen is also how many results of each trader the engine
 	// remembers to answer a retried order id with its first result. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
+	// OrphanIdle is how long an order may stay read but unacknowledged before the leading
+	// engine applies it anyway: an engine that lost its lease may have read orders just
+	// after another one took over, and nobody else would apply them. [30s]
+	OrphanIdle time.Duration
 	// Owner names this engine in the lease; it defaults to the host name, process id
 	// and a random suffix.
 	Owner string
@@ -78,6 +82,9 @@ func (o *Options) setDefaults() error {
 	def(&o.GibbsMaxLen, 10_000)
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 5 * time.Second
+	}
+	if o.OrphanIdle <= 0 {
+		o.OrphanIdle = 30 * time.Second
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/monkonomy/monkonomy/internal/testredis"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -74,4 +76,39 @@ func TestEngineCarriesOnAfterRedisRestarts(t *testing.T) {
 	if _, err := rdb.Ping(context.Background()).Result(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestOrdersReadByADeposedEngineAreAppliedOnce(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	register(t, rdb, "alice")
+	e := startEngine(t, rdb, steadySettings(30*time.Millisecond), func(o *Options) { o.OrphanIdle = 300 * time.Millisecond })
+	eventually(t, "the engine to lead", e.Leading)
+
+	// An engine that has just lost its lease reads carol's order and dies before applying
+	// it: the order is read in the engine's consumer group but never acknowledged.
+	send(t, rdb, "carol", rules.Order{ID: "orphan", Kind: rules.KindFeed, Qty: 1})
+	stream := testMarket.Keys().Orders("carol")
+	if err := rdb.XGroupCreate(ctx, stream, "engine", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "engine", Consumer: "engine",
+		Streams: []string{stream, ">"}, Count: 10, Block: -1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	register(t, rdb, "carol")
+
+	r := resultOf(t, rdb, "carol", "orphan")
+	if r.Status != rules.StatusAccepted || r.Account.Fed != 1 {
+		t.Errorf("the orphaned order was answered %+v, want accepted with 1 monkey fed", r)
+	}
+	time.Sleep(time.Second) // several more sweeps
+	if n := len(resultsFor(t, rdb, "carol", "orphan", 1)); n != 1 {
+		t.Errorf("the orphaned order has %d results, want exactly 1", n)
+	}
+	if n, err := rdb.XPending(ctx, stream, "engine").Result(); err != nil || n.Count != 0 {
+		t.Errorf("orders still pending after the sweep: %+v, %v", n, err)
+	}
+	e.stop(t)
+	audit(t, rdb)
 }

@@ -48,6 +48,7 @@ type session struct {
 
 	wallMark       time.Time // wall-clock time up to which market time is counted
 	lastCommit     time.Time
+	lastSweep      time.Time
 	refreshAt      time.Time
 	tickMs         int64
 	durationMs     int64
@@ -395,6 +396,11 @@ func (s *session) loop(ctx context.Context, batches <-chan *readBatch) error {
 		if req != nil {
 			s.applyGibbRequest(req)
 		}
+		if e.clk.Since(s.lastSweep) >= e.opts.OrphanIdle/2 {
+			if err := s.sweepOrphans(ctx); err != nil {
+				return err
+			}
+		}
 		if s.out.empty() && e.clk.Since(s.lastCommit) < e.opts.LeaseTTL/4 {
 			continue
 		}
@@ -437,4 +443,47 @@ func (s *session) recoverPending(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// sweepOrphans applies orders that were read but never acknowledged for longer than
+// OrphanIdle. This engine applies what it reads within one pass of its loop, so such orders
+// were read by an engine that had just lost its lease; without this they would wait for
+// the next restart. XAUTOCLAIM hands them to this engine's reading, and the batch that
+// applies them acknowledges them like any other.
+func (s *session) sweepOrphans(ctx context.Context) error {
+	e := s.e
+	s.lastSweep = e.clk.Now()
+	keys := *s.streams.Load()
+	pipe := e.rdb.Pipeline()
+	cmds := make([]*redis.XAutoClaimCmd, len(keys))
+	for i, key := range keys {
+		cmds[i] = pipe.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: key, Group: protocol.EngineGroup,
+			Consumer: protocol.EngineGroup, MinIdle: e.opts.OrphanIdle, Start: "0-0", Count: e.opts.BatchSize})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isNoGroup(err) {
+		return fmt.Errorf("look for orders read by another engine: %w", err)
+	}
+	var orphans []redis.XStream
+	n := 0
+	for i, c := range cmds {
+		msgs, _, err := c.Result()
+		if err != nil || len(msgs) == 0 {
+			continue
+		}
+		orphans = append(orphans, redis.XStream{Stream: keys[i], Messages: msgs})
+		n += len(msgs)
+	}
+	if n == 0 {
+		return nil
+	}
+	e.log.Info("Applying orders left unacknowledged by another engine", "orders", n)
+	if err := s.applyBatch(ctx, &readBatch{streams: orphans, read: e.clk.Now()}); err != nil {
+		return err
+	}
+	return s.commit(ctx)
+}
+
+// isNoGroup reports a stream that has no consumer group yet: nothing was ever read there.
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
 }
