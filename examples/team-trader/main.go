@@ -2,8 +2,10 @@
 // one from scratch: plain Redis commands (go-redis) on the streams of the documented
 // protocol, and the connection from the environment the operator gives every trader pod.
 //
-// Each tick it buys one share when it can pay for it and feeds one monkey when it holds
-// a share, and it logs every result it gets. The end-to-end tests run it as the image
+// Each tick of an open market it feeds one monkey while it holds more than one share (a
+// trader with a share is never bailed out), buys a share when its coins pay for it and
+// leave a reserve, and plants all its coins but one whenever nothing is in flight, so
+// that harvests keep it buying. It logs every result. The end-to-end tests run it as the image
 // Trader; two more modes serve them:
 //
 //	team-trader                 trade until stopped
@@ -109,8 +111,9 @@ func probe(ctx context.Context, rdb *redis.Client, e env, other string) int {
 
 // account is what this trader knows of its own account, from its latest result.
 type account struct {
-	coins  int64 // micro-coins: amounts travel as decimal strings and stay exact
-	shares int64
+	coins    int64 // micro-coins: amounts travel as decimal strings and stay exact
+	shares   int64
+	inFlight int64
 }
 
 func trade(ctx context.Context, rdb *redis.Client, e env) error {
@@ -118,7 +121,12 @@ func trade(ctx context.Context, rdb *redis.Client, e env) error {
 	results := e.prefix + "results:" + e.trader
 	orders := e.prefix + "orders:" + e.trader
 	acct := account{coins: 10_000_000, shares: 5}
-	lastTick, lastResult := "$", "$"
+	lastTick, lastResult, lastSeq := "$", "$", ""
+	// After a restart the latest result says where the account stands.
+	if last, err := rdb.XRevRangeN(ctx, results, "+", "-", 1).Result(); err == nil && len(last) == 1 {
+		acct = applyResult(acct, last[0].Values)
+		lastResult = last[0].ID
+	}
 	log.Printf("trading as %s in market %s", e.trader, e.market)
 	for ctx.Err() == nil {
 		streams, err := rdb.XRead(ctx, &redis.XReadArgs{
@@ -136,7 +144,7 @@ func trade(ctx context.Context, rdb *redis.Client, e env) error {
 			continue
 		}
 		var price int64
-		var seq string
+		var seq, phase string
 		for _, s := range streams {
 			for _, m := range s.Messages {
 				switch s.Stream {
@@ -145,14 +153,16 @@ func trade(ctx context.Context, rdb *redis.Client, e env) error {
 					acct = applyResult(acct, m.Values)
 				case ticks:
 					lastTick = m.ID
-					seq = str(m.Values["seq"])
+					seq, phase = str(m.Values["seq"]), str(m.Values["phase"])
 					price, _ = parseMicro(str(m.Values["price"]))
 				}
 			}
 		}
-		if seq == "" {
+		// A tick entry repeats its number when the phase changes; act once per open tick.
+		if seq == "" || seq == lastSeq || phase != "open" {
 			continue
 		}
+		lastSeq = seq
 		for _, o := range decide(acct, price, seq) {
 			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: orders, Values: o}).Err(); err != nil {
 				log.Printf("send order: %v", err)
@@ -162,18 +172,30 @@ func trade(ctx context.Context, rdb *redis.Client, e env) error {
 	return ctx.Err()
 }
 
-// decide returns this tick's orders: buy a share when the coins pay for it, feed a monkey
-// when a share is there.
+// reserve is what the trader keeps in coins rather than spend on shares: the seed of its
+// plantations.
+const reserve = 5_000_000
+
+// decide returns this tick's orders.
 func decide(a account, price int64, seq string) [][]any {
 	var out [][]any
-	// A margin of 1 %: the price may move before the engine applies the order.
-	if price > 0 && a.coins >= price+price/100 {
-		out = append(out, []any{"v", "1", "id", "t" + seq + "-buy", "kind", "buy", "qty", "1"})
-	}
-	if a.shares > 0 {
+	if a.shares > 1 {
 		out = append(out, []any{"v", "1", "id", "t" + seq + "-feed", "kind", "feed", "qty", "1"})
 	}
+	// A margin of 1 %: the price may move before the engine applies the order.
+	if cost := price + price/100; price > 0 && a.coins >= cost+reserve {
+		out = append(out, []any{"v", "1", "id", "t" + seq + "-buy", "kind", "buy", "qty", "1"})
+		a.coins -= cost
+	}
+	if a.inFlight == 0 && a.coins >= 2_000_000 {
+		out = append(out, []any{"v", "1", "id", "t" + seq + "-invest", "kind", "invest", "coins", formatMicro(a.coins - 1_000_000)})
+	}
 	return out
+}
+
+// formatMicro writes micro-coins as a decimal string with 6 decimals.
+func formatMicro(m int64) string {
+	return fmt.Sprintf("%d.%06d", m/1_000_000, m%1_000_000)
 }
 
 func applyResult(a account, v map[string]any) account {
@@ -185,6 +207,9 @@ func applyResult(a account, v map[string]any) account {
 	}
 	if s, err := strconv.ParseInt(str(v["shares"]), 10, 64); err == nil {
 		a.shares = s
+	}
+	if n, err := strconv.ParseInt(str(v["inflight"]), 10, 64); err == nil {
+		a.inFlight = n
 	}
 	return a
 }

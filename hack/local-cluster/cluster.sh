@@ -76,6 +76,7 @@ install_packages() {
 
 build_binaries() {
 	local cmds=() c version ldflags
+	command -v go >/dev/null || die "Go is missing: the cluster's binaries are built from the Go module proxy; install Go 1.26 and run again"
 	for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
 		[ -x "$K8S_BIN/$c" ] || cmds+=("$c")
 	done
@@ -87,10 +88,9 @@ build_binaries() {
 		ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitTreeState=clean"
 		ldflags+=" -X k8s.io/component-base/version.gitMajor=$(cut -d. -f1 <<<"${version#v}")"
 		ldflags+=" -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$version")"
-		for c in "${cmds[@]}"; do
-			(cd "$repo/hack/envtest" && nice -n 10 go build -ldflags "$ldflags" -o "$K8S_BIN/$c" "k8s.io/kubernetes/cmd/$c") ||
-				die "building $c failed; see the Go error above (it needs the Go module proxy)"
-		done
+		# One go build for all of them: the shared packages compile once, the links overlap.
+		(cd "$repo/hack/envtest" && nice -n 10 go build -ldflags "$ldflags" -o "$K8S_BIN/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}") ||
+			die "building ${cmds[*]} failed; see the Go error above (it needs the Go module proxy)"
 	fi
 	if [ ! -x "$K8S_BIN/etcd" ]; then
 		log "Building etcd into $K8S_BIN"
@@ -109,11 +109,15 @@ build_binaries() {
 
 # ---- processes ------------------------------------------------------------------------
 
+# pid_of prints the PID of a component this script started, if it still runs. A PID that
+# now belongs to another program (after a reboot) does not count.
 pid_of() {
 	local f=$PIDS/$1.pid pid
 	[ -f "$f" ] || return 1
 	pid=$(cat "$f")
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1" || return 1
+	echo "$pid"
 }
 
 running() { pid_of "$1" >/dev/null; }
@@ -390,8 +394,8 @@ down() {
 	fi
 	stop containerd
 	if [ -x "$K8S_BIN/kube-proxy" ]; then
-		"$K8S_BIN/kube-proxy" --cleanup >"$LOGS/kube-proxy-cleanup.log" 2>&1 ||
-			log "kube-proxy --cleanup failed; see $LOGS/kube-proxy-cleanup.log"
+		"$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 ||
+			log "kube-proxy --cleanup failed: remove the KUBE-* iptables chains by hand (iptables-save | grep KUBE)"
 	fi
 	# The kubelet's own chains, which kube-proxy does not remove.
 	local ipt table chain
@@ -417,7 +421,6 @@ down() {
 	rm -f /etc/cni/net.d/10-monkonomy.conflist
 	rm -rf /var/lib/cni/networks/monkonomy
 	if [ -d "$CLUSTER_DIR" ]; then
-		[ -s "$LOGS/kube-proxy-cleanup.log" ] && cp "$LOGS/kube-proxy-cleanup.log" /tmp/monkonomy-cluster-proxy-cleanup.log
 		# The kubelet leaves volumes mounted under its root dir; unmount before removing.
 		local m
 		for m in $(awk -v d="$CLUSTER_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do

@@ -95,6 +95,7 @@ func TestTournament(t *testing.T) {
 		{"DeletedTraderLeavesNoPodSecretOrRedisUser", testDeleteTrader},
 		{"ClosedMarketFreezesTheRanking", testCloseMarket},
 		{"ExportWritesTheResults", testExport},
+		{"UninstallRemovesTheGame", testUninstall},
 	}
 	for _, s := range steps {
 		start := time.Now()
@@ -106,10 +107,35 @@ func TestTournament(t *testing.T) {
 	}
 }
 
+// removeGame deletes the game the way an organiser tears an event down: the Markets and
+// Traders first, while the operator still runs to clean up after them (their finalizers
+// remove the Redis users and keys), then the release, then the namespace.
+func removeGame(t *testing.T) error {
+	t.Helper()
+	if r := runCmd("", "kubectl", "get", "namespace", namespace); r.err != nil {
+		return nil
+	}
+	_ = runCmd("", "kubectl", "-n", namespace, "delete", "traders,markets", "--all", "--timeout", "60s")
+	// A previous run may have lost its operator: nothing would ever release these then.
+	if left, _ := kubectlTry("get", "traders,markets", "-o", "name"); strings.TrimSpace(left) != "" {
+		for _, obj := range strings.Fields(left) {
+			_ = runCmd("", "kubectl", "-n", namespace, "patch", obj, "--type", "merge", "-p", `{"metadata":{"finalizers":null}}`)
+		}
+	}
+	if r := runCmd("", "helm", "uninstall", release, "-n", namespace, "--wait", "--ignore-not-found"); r.err != nil {
+		return r.err
+	}
+	if r := runCmd("", "kubectl", "delete", "namespace", namespace, "--ignore-not-found", "--wait", "--timeout", "3m"); r.err != nil {
+		return r.err
+	}
+	return nil
+}
+
 func testInstall(t *testing.T) {
-	// A previous run's release and namespace go first: the suite starts from nothing.
-	_ = runCmd("", "helm", "uninstall", release, "-n", namespace, "--wait", "--ignore-not-found")
-	_ = runCmd("", "kubectl", "delete", "namespace", namespace, "--ignore-not-found", "--wait", "--timeout", "3m")
+	// A previous run's game goes first: the suite starts from nothing.
+	if err := removeGame(t); err != nil {
+		t.Fatalf("remove the previous run's game: %v", err)
+	}
 	image, tag, _ := strings.Cut(monkonomyImage, ":")
 	redisRepo, redisTag, _ := strings.Cut(redisImage, ":")
 	must(t, "helm", "install", release, "charts/monkonomy", "-n", namespace, "--create-namespace",
@@ -308,9 +334,19 @@ func keys() marketKeys {
 	return marketKeys{prefix: p, gibbs: p + "gibbs", scores: p + "scores", accounts: p + "accounts", inbox: p + "inbox", ticks: p + "ticks"}
 }
 
+// account is the part of an engine's stored account the suite reads.
+type account struct {
+	Score    int64 `json:"score"`
+	Accepted int64 `json:"accepted"`
+	Rejected int64 `json:"rejected"`
+}
+
+// answered is how many of the trader's orders the engine has answered.
+func (a account) answered() int64 { return a.Accepted + a.Rejected }
+
 // engineAccounts reads the accounts the engine stored, as an organiser would with
 // redis-cli.
-func engineAccounts(t *testing.T) (map[string]int64, error) {
+func engineAccounts(t *testing.T) (map[string]account, error) {
 	out, err := redisCLI(t, "--json", "HGETALL", keys().accounts)
 	if err != nil {
 		return nil, err
@@ -319,17 +355,15 @@ func engineAccounts(t *testing.T) (map[string]int64, error) {
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		return nil, fmt.Errorf("decode HGETALL %s: %w\n%s", keys().accounts, err, out)
 	}
-	scores := map[string]int64{}
+	accounts := map[string]account{}
 	for name, js := range raw {
-		var a struct {
-			Score int64 `json:"score"`
-		}
+		var a account
 		if err := json.Unmarshal([]byte(js), &a); err != nil {
 			return nil, fmt.Errorf("decode the account of %s: %w", name, err)
 		}
-		scores[name] = a.Score
+		accounts[name] = a
 	}
-	return scores, nil
+	return accounts, nil
 }
 
 // setSuspended pauses or resumes the market through its spec, and waits for its phase.
@@ -371,8 +405,8 @@ func testLeaderboardEqualsEngine(t *testing.T) {
 				return fmt.Errorf("row %d shows rank %s:\n%s", i+1, f[1], out)
 			}
 			score, _ := strconv.ParseInt(f[2], 10, 64)
-			if want, ok := engine[f[0]]; !ok || want != score {
-				return fmt.Errorf("trader %s shows score %d, the engine's account says %d (found %t)", f[0], score, want, ok)
+			if want, ok := engine[f[0]]; !ok || want.Score != score {
+				return fmt.Errorf("trader %s shows score %d, the engine's account says %d (found %t)", f[0], score, want.Score, ok)
 			}
 			if score > prev {
 				return fmt.Errorf("rank %d has a higher score than the rank above it:\n%s", i+1, out)
@@ -487,15 +521,15 @@ func auditPasses(t *testing.T) {
 	t.Logf("monkonomy audit: %s", strings.TrimSpace(r.stdout))
 }
 
-// gameGoesOn waits until the market ticks past its current tick and every given trader's
-// score grows, then audits the market while paused.
+// gameGoesOn waits until the market ticks on and the engine answers new orders of every
+// given trader (each reconnected and trades), then audits the market while paused.
 func gameGoesOn(t *testing.T, players ...string) {
 	t.Helper()
 	before, err := readMarket()
 	if err != nil {
 		t.Fatal(err)
 	}
-	scores, err := engineAccounts(t)
+	accounts, err := engineAccounts(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,15 +546,90 @@ func gameGoesOn(t *testing.T, players ...string) {
 			return err
 		}
 		for _, p := range players {
-			if now[p] <= scores[p] {
-				return fmt.Errorf("trader %s still has score %d", p, now[p])
+			if now[p].answered() <= accounts[p].answered() {
+				return fmt.Errorf("trader %s has no new order answered (%d)", p, now[p].answered())
 			}
 		}
+		t.Logf("the game went on: tick %d to %d, every trader's new orders answered", before.Status.Tick, m.Status.Tick)
 		return nil
 	})
 	setSuspended(t, true)
+	everyOrderAnsweredOnce(t, players...)
 	auditPasses(t)
 	setSuspended(t, false)
+}
+
+// streamEntry is one entry of `redis-cli --json XRANGE`: an id and its field/value list.
+type streamEntry struct {
+	id     string
+	fields map[string]string
+}
+
+func xrange(t *testing.T, key string) ([]streamEntry, error) {
+	out, err := redisCLI(t, "--json", "XRANGE", key, "-", "+")
+	if err != nil {
+		return nil, err
+	}
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		return nil, fmt.Errorf("decode XRANGE %s: %w", key, err)
+	}
+	entries := make([]streamEntry, 0, len(raw))
+	for _, r := range raw {
+		var e streamEntry
+		var kv []string
+		if len(r) != 2 || json.Unmarshal(r[0], &e.id) != nil || json.Unmarshal(r[1], &kv) != nil {
+			return nil, fmt.Errorf("XRANGE %s: an entry is not [id, [field, value, ...]]", key)
+		}
+		e.fields = map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e.fields[kv[i]] = kv[i+1]
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// everyOrderAnsweredOnce checks what exactly-once promises each trader: every entry of its
+// orders stream has exactly one result, and no result answers an order twice. Nothing
+// was lost in a crash, nothing applied again after it.
+func everyOrderAnsweredOnce(t *testing.T, players ...string) {
+	t.Helper()
+	for _, p := range players {
+		eventually(t, 30*time.Second, "every order of "+p+" answered exactly once", func() error {
+			// Results first: every result answers an order already in the stream.
+			results, err := xrange(t, keys().prefix+"results:"+p)
+			if err != nil {
+				return err
+			}
+			orders, err := xrange(t, keys().prefix+"orders:"+p)
+			if err != nil {
+				return err
+			}
+			answers := map[string]int{}
+			for _, r := range results {
+				if r.fields["kind"] != "harvest" {
+					answers[r.fields["order"]]++
+				}
+			}
+			for order, n := range answers {
+				if n > 1 {
+					t.Fatalf("order %s of trader %s was answered %d times", order, p, n)
+				}
+			}
+			missing := 0
+			for _, o := range orders {
+				if answers[o.id] == 0 {
+					missing++
+				}
+			}
+			if missing > 0 {
+				return fmt.Errorf("%d of %d orders of trader %s have no result", missing, len(orders), p)
+			}
+			t.Logf("trader %s: each of its %d orders answered exactly once", p, len(orders))
+			return nil
+		})
+	}
 }
 
 func enginePod(t *testing.T) pod {
@@ -556,6 +665,7 @@ func testEngineKilled(t *testing.T) {
 		if len(cs) == 0 || cs[0].RestartCount <= restarts || !cs[0].Ready {
 			return fmt.Errorf("engine container: %+v", cs)
 		}
+		t.Logf("the engine container restarted in its pod (restarts %d to %d)", restarts, cs[0].RestartCount)
 		return nil
 	})
 	gameGoesOn(t, traders...)
@@ -703,8 +813,8 @@ func testCloseMarket(t *testing.T) {
 		frozen = ranking()
 		for _, row := range strings.Split(strings.TrimSpace(frozen), "\n") {
 			f := strings.Fields(row)
-			if len(f) == 3 && f[2] != strconv.FormatInt(first[f[0]], 10) {
-				return fmt.Errorf("trader %s shows %s, final account %d", f[0], f[2], first[f[0]])
+			if len(f) == 3 && f[2] != strconv.FormatInt(first[f[0]].Score, 10) {
+				return fmt.Errorf("trader %s shows %s, final account %d", f[0], f[2], first[f[0]].Score)
 			}
 		}
 		return nil
@@ -717,9 +827,9 @@ func testCloseMarket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, s := range first {
-		if after[name] != s {
-			t.Errorf("trader %s scored after the close: %d then %d", name, s, after[name])
+	for name, a := range first {
+		if after[name].Score != a.Score {
+			t.Errorf("trader %s scored after the close: %d then %d", name, a.Score, after[name].Score)
 		}
 	}
 	auditPasses(t)
@@ -756,4 +866,21 @@ func prefixed(prefix string, names []string) []string {
 		out[i] = prefix + n
 	}
 	return out
+}
+
+func testUninstall(t *testing.T) {
+	if err := removeGame(t); err != nil {
+		t.Fatal(err)
+	}
+	// The chart's Redis volume goes with its namespace.
+	eventually(t, time.Minute, "the Redis volume removed", func() error {
+		r := runCmd("", "kubectl", "get", "pv", "-o", `jsonpath={range .items[*]}{.spec.claimRef.namespace}{" "}{end}`)
+		if r.err != nil {
+			return r.err
+		}
+		if strings.Contains(r.stdout, namespace) {
+			return fmt.Errorf("a volume of namespace %s is still there", namespace)
+		}
+		return nil
+	})
 }
