@@ -100,8 +100,9 @@ func (h *Healer) Check(ctx context.Context) error {
 		}
 		for j := range traders.Items {
 			t := &traders.Items[j]
-			// Traders not reconciled yet, or on their way out, are their reconciler's.
-			if !t.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(t, finalizer) {
+			// Traders not reconciled yet (or not since their last change), or on their way
+			// out, are their reconciler's.
+			if !t.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(t, finalizer) || t.Status.ObservedGeneration != t.Generation {
 				continue
 			}
 			if users[target][traderUser(pm, t.Name)] && isRegistered[t.Name] {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -41,6 +42,13 @@ func init() {
 // the traders with the rules, and writes rank, score and holdings into each Trader's
 // status and the top three into the Market's. It writes an object only when a value
 // changed, at most once per pass, so at most once per Interval.
+//
+// A pass writes every first rank and Market, and the rest up to Budget writes in all.
+// Every tick moves the price, and with it the net worth of every trader holding shares:
+// unbounded, a room of 500 Traders would cost 500 status writes a second, which keeps the
+// API server too busy to register newcomers. After first ranks and Markets come changed
+// ranks and scores, then holdings; among equals, the object written longest ago. What is
+// left waits for the next pass, which computes it afresh.
 type Scoreboard struct {
 	// Cache reads Markets and Traders (the manager's cached client).
 	Cache client.Reader
@@ -53,6 +61,9 @@ type Scoreboard struct {
 	Interval  time.Duration
 	// Workers is how many status writes run at once.
 	Workers int
+	// Budget is the most status writes of one pass, unless it has more first ranks and
+	// Markets to write; 0 means no limit.
+	Budget int
 
 	mu   sync.Mutex
 	last map[types.UID]lastWrite
@@ -131,6 +142,17 @@ func (s *Scoreboard) Pass(ctx context.Context) error {
 	errs = append(errs, s.write(ctx, writes, now)...)
 	return errors.Join(errs...)
 }
+
+// Priorities of status writes, most urgent first.
+const (
+	// priorityNew gives a trader its first rank (or takes it away), and writes Markets:
+	// the leaders and the phase.
+	priorityNew = iota
+	// priorityRank changes a rank or a score: what the leaderboard shows.
+	priorityRank
+	// priorityHoldings changes only coins, shares, net worth or order counts.
+	priorityHoldings
+)
 
 // board is what Redis says about one market.
 type board struct {
@@ -265,7 +287,11 @@ type statusWrite struct {
 	kind  string
 	patch []byte
 	// key is the patch without its timestamps, to recognise a repeated write.
-	key string
+	key      string
+	priority int
+	// unlocked is the patch to send when patch, tied to the version of the object it was
+	// made from, meets a newer one.
+	unlocked []byte
 }
 
 // traderStatusPatch is the scoreboard's part of a Trader's status.
@@ -280,6 +306,7 @@ type traderStatusPatch struct {
 	NetWorth    string               `json:"netWorth"`
 	Orders      v1alpha1.OrderCounts `json:"orders"`
 	LastOrderAt *metav1.Time         `json:"lastOrderAt,omitempty"`
+	Conditions  []metav1.Condition   `json:"conditions,omitempty"`
 }
 
 // traderWrite returns the patch of a Trader's status when the scores changed it.
@@ -306,12 +333,32 @@ func traderWrite(t *v1alpha1.Trader, s traderScore, now time.Time) (statusWrite,
 		at := metav1.NewTime(now)
 		want.LastOrderAt = &at
 	}
-	b, err := json.Marshal(map[string]any{"status": want})
-	if err != nil {
+	obj := &v1alpha1.Trader{ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: t.Name, UID: t.UID}}
+	w := statusWrite{obj: obj, kind: "Trader", key: string(key), priority: priorityHoldings}
+	var err error
+	if w.patch, err = json.Marshal(map[string]any{"status": want}); err != nil {
 		return statusWrite{}, false
 	}
-	obj := &v1alpha1.Trader{ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: t.Name, UID: t.UID}}
-	return statusWrite{obj: obj, kind: "Trader", patch: b, key: string(key)}, true
+	switch {
+	case (want.Rank == 0) != (cur.Rank == 0):
+		// The first rank brings the Scored condition along, which spares every Trader of
+		// a room a second status write by its reconciler. A merge patch replaces the whole
+		// list of conditions, so it only applies to the version the list was read from;
+		// on a newer one the rank goes alone, and the reconciler sees to the condition.
+		w.priority, w.unlocked = priorityNew, w.patch
+		want.Conditions = slices.Clone(cur.Conditions)
+		meta.SetStatusCondition(&want.Conditions, scoredCondition(t.Generation, want.Rank, metav1.NewTime(now)))
+		w.patch, err = json.Marshal(map[string]any{
+			"metadata": map[string]any{"resourceVersion": t.ResourceVersion},
+			"status":   want,
+		})
+		if err != nil {
+			return statusWrite{}, false
+		}
+	case want.Rank != cur.Rank || want.Score != cur.Score:
+		w.priority = priorityRank
+	}
+	return w, true
 }
 
 // marketStatusPatch is the scoreboard's part of a Market's status.
@@ -383,24 +430,36 @@ func marketWrite(m *v1alpha1.Market, b *board, scores []traderScore, traders []*
 		return statusWrite{}, false
 	}
 	obj := &v1alpha1.Market{ObjectMeta: metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name, UID: m.UID}}
-	return statusWrite{obj: obj, kind: "Market", patch: b2, key: string(key)}, true
+	return statusWrite{obj: obj, kind: "Market", patch: b2, key: string(key), priority: priorityNew}, true
 }
 
-// write sends the patches with Workers at once. A patch already sent in the last few
-// seconds is skipped: the cache has not shown it yet.
+// write sends the patches with Workers at once, the most urgent first and no more than
+// Budget, first ranks and Markets excepted. A patch already sent in the last few seconds
+// is skipped: the cache has not shown it yet.
 func (s *Scoreboard) write(ctx context.Context, writes []statusWrite, now time.Time) []error {
 	s.mu.Lock()
 	if s.last == nil {
 		s.last = map[types.UID]lastWrite{}
 	}
-	todo := writes[:0]
+	todo := make([]statusWrite, 0, len(writes))
 	for _, w := range writes {
 		if l, ok := s.last[w.obj.GetUID()]; ok && l.key == w.key && now.Sub(l.at) < 3*s.Interval {
 			continue
 		}
 		todo = append(todo, w)
 	}
+	slices.SortStableFunc(todo, func(a, b statusWrite) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority),
+			s.last[a.obj.GetUID()].at.Compare(s.last[b.obj.GetUID()].at))
+	})
 	s.mu.Unlock()
+	urgent := 0
+	for urgent < len(todo) && todo[urgent].priority == priorityNew {
+		urgent++
+	}
+	if s.Budget > 0 && len(todo) > max(s.Budget, urgent) {
+		todo = todo[:max(s.Budget, urgent)]
+	}
 
 	workers := max(s.Workers, 1)
 	jobs := make(chan statusWrite)
@@ -411,6 +470,9 @@ func (s *Scoreboard) write(ctx context.Context, writes []statusWrite, now time.T
 		wg.Go(func() {
 			for w := range jobs {
 				err := s.Writer.Status().Patch(ctx, w.obj, client.RawPatch(types.MergePatchType, w.patch))
+				if apierrors.IsConflict(err) && w.unlocked != nil {
+					err = s.Writer.Status().Patch(ctx, w.obj, client.RawPatch(types.MergePatchType, w.unlocked))
+				}
 				if apierrors.IsNotFound(err) {
 					continue
 				}

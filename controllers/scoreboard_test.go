@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
@@ -151,4 +152,54 @@ func parseTable(out string) [][]string {
 		rows = append(rows, strings.Fields(l))
 	}
 	return rows
+}
+
+func TestScoreboardOverBudgetRanksNewcomersBeforeHoldings(t *testing.T) {
+	// The scoreboard of the operator waits an hour between passes: this test makes its own.
+	w := newWorld(t, func(o *Options) { o.ScoreInterval = time.Hour })
+	w.market("meetup")
+	w.trader("alice", "meetup", "A")
+	w.trader("bob", "meetup", "B")
+	read := func(name string) *v1alpha1.Trader {
+		var tr v1alpha1.Trader
+		w.eventually(name+" is reconciled", func() (bool, string) {
+			err := w.get(name, &tr)
+			return err == nil && tr.Status.ObservedGeneration == tr.Generation, describe(tr.Status.Conditions)
+		})
+		return &tr
+	}
+	alice := read("alice")
+	alice.Status.Rank, alice.Status.Coins, alice.Status.NetWorth = 1, "10.000000", "10.000000"
+	if err := k8s.Status().Update(w.ctx, alice); err != nil {
+		t.Fatalf("rank alice: %v", err)
+	}
+	alice, bob := read("alice"), read("bob")
+
+	now := time.Now()
+	holdings, ok := traderWrite(alice, traderScore{ranked: true, rank: 1, account: account{Coins: wireMicro(rules.Coins(12))}, netWorth: rules.Coins(12)}, now)
+	if !ok {
+		t.Fatal("alice's new coins need no write")
+	}
+	first, ok := traderWrite(bob, traderScore{ranked: true, rank: 2, account: account{Coins: wireMicro(rules.Coins(10))}, netWorth: rules.Coins(10)}, now)
+	if !ok {
+		t.Fatal("bob's first rank needs no write")
+	}
+	board := &Scoreboard{Writer: k8s, Interval: time.Second, Workers: 1, Budget: 1}
+	if errs := board.write(w.ctx, []statusWrite{holdings, first}, now); len(errs) > 0 {
+		t.Fatalf("write: %v", errs)
+	}
+
+	bob = read("bob")
+	if bob.Status.Rank != 2 || !meta.IsStatusConditionTrue(bob.Status.Conditions, v1alpha1.TraderScored) {
+		t.Errorf("bob, new, has rank %d and %s; want rank 2 and Scored=True in the same write", bob.Status.Rank, describe(bob.Status.Conditions))
+	}
+	if alice = read("alice"); alice.Status.Coins != "10.000000" {
+		t.Errorf("alice's holdings were written (coins %s) although the budget of one write went to bob's first rank", alice.Status.Coins)
+	}
+	if errs := board.write(w.ctx, []statusWrite{holdings}, now.Add(time.Second)); len(errs) > 0 {
+		t.Fatalf("write: %v", errs)
+	}
+	if alice = read("alice"); alice.Status.Coins != "12.000000" {
+		t.Errorf("alice's holdings in the next pass: coins %s, want 12.000000", alice.Status.Coins)
+	}
 }

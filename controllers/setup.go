@@ -33,12 +33,32 @@ type Options struct {
 	ScoreInterval time.Duration
 	// HealInterval is the time between two checks of Redis (five seconds).
 	HealInterval time.Duration
-	// StatusQPS and StatusBurst limit the scoreboard's writes to the API server.
-	StatusQPS   float32
-	StatusBurst int
+	// StatusQPS is the scoreboard's share of the API server, in status writes per second
+	// (DefaultStatusQPS): a pass writes every first rank, and the rest up to
+	// StatusQPS × ScoreInterval objects in all, the most urgent first.
+	StatusQPS float32
 	// ScoreWorkers is how many status writes the scoreboard sends at once.
 	ScoreWorkers int
+	// TraderWorkers is how many Traders are reconciled at once (DefaultTraderWorkers).
+	TraderWorkers int
 }
+
+// Defaults of the operator, shared with the manager's flags.
+const (
+	// DefaultAPIQPS and DefaultAPIBurst limit the reconcilers' requests to the API server,
+	// per kind of object (client-go gives each its own limiter). A new Trader costs two
+	// requests on Traders (finalizer, status) and one on Secrets, NetworkPolicies and
+	// Deployments each: a room of 500 fits in (1000-400)/200 = 3 s.
+	DefaultAPIQPS   = 200
+	DefaultAPIBurst = 400
+	// DefaultStatusQPS lets the scoreboard refresh every trader of a room of 50 each
+	// second, and of a room of 500 every ten seconds (first ranks, ranks and scores
+	// before holdings), while leaving the API server most of its time for registering
+	// Traders and for everybody else.
+	DefaultStatusQPS = 50
+	// DefaultTraderWorkers: reconciles wait on the API server and Redis, not the CPU.
+	DefaultTraderWorkers = 16
+)
 
 func (o *Options) defaults() {
 	if o.Clock == nil {
@@ -51,13 +71,13 @@ func (o *Options) defaults() {
 		o.HealInterval = 5 * time.Second
 	}
 	if o.StatusQPS <= 0 {
-		o.StatusQPS = 500
-	}
-	if o.StatusBurst <= 0 {
-		o.StatusBurst = 1000
+		o.StatusQPS = DefaultStatusQPS
 	}
 	if o.ScoreWorkers <= 0 {
 		o.ScoreWorkers = 16
+	}
+	if o.TraderWorkers <= 0 {
+		o.TraderWorkers = DefaultTraderWorkers
 	}
 }
 
@@ -100,22 +120,23 @@ func Setup(mgr ctrl.Manager, o Options) (*Operator, error) {
 	traders := &TraderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("monkonomy-trader"), Redis: pool, Clock: o.Clock, Image: o.Image, Heal: heal,
+		Workers: o.TraderWorkers,
 	}
 	if err := traders.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the trader controller: %w", err)
 	}
 
-	// The scoreboard writes with its own client and rate limit: 500 status writes a
-	// second must not wait behind, nor hold up, the reconcilers.
-	cfg := rest.CopyConfig(mgr.GetConfig())
-	cfg.QPS, cfg.Burst = o.StatusQPS, o.StatusBurst
-	writer, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	// The scoreboard writes with its own client, and so its own rate limiter, so that
+	// scores neither wait behind nor hold up the reconcilers. Its budget (StatusQPS)
+	// keeps it within its share; the limiter only stops a runaway.
+	writer, err := client.New(rest.CopyConfig(mgr.GetConfig()), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
 	if err != nil {
 		return nil, fmt.Errorf("create the scoreboard's client: %w", err)
 	}
 	board := &Scoreboard{
 		Cache: mgr.GetClient(), Writer: writer, APIReader: mgr.GetAPIReader(), Redis: pool,
 		Clock: o.Clock, Interval: o.ScoreInterval, Workers: o.ScoreWorkers,
+		Budget: max(1, int(float64(o.StatusQPS)*o.ScoreInterval.Seconds())),
 	}
 	healer := &Healer{Cache: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Redis: pool, Interval: o.HealInterval, Events: heal}
 	if err := mgr.Add(board); err != nil {

@@ -108,7 +108,9 @@ func newWorld(t testing.TB, opts ...worldOption) *world {
 	}
 	co := CacheOptions()
 	co.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	// The manager gets the limits it has in production (see cmd/monkonomy/manager.go).
 	cfg := rest.CopyConfig(restCfg)
+	cfg.QPS, cfg.Burst = DefaultAPIQPS, DefaultAPIBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  co,

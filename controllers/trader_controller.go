@@ -4,22 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -47,6 +52,8 @@ type TraderReconciler struct {
 	Image string
 	// Heal receives Traders whose Redis user or registration went missing (see Healer).
 	Heal <-chan event.TypedGenericEvent[*v1alpha1.Trader]
+	// Workers is how many Traders are reconciled at once.
+	Workers int
 }
 
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders,verbs=get;list;watch;update;patch
@@ -109,9 +116,13 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, nil
 	}
 
-	password, err := r.reconcileSecret(ctx, &t, market)
+	password, cacheBehind, err := r.reconcileSecret(ctx, &t, market)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if cacheBehind {
+		// Once the cache holds the Secret, the next reconcile checks it against the spec.
+		res.RequeueAfter = time.Second
 	}
 	if err := r.reconcileRedis(ctx, &t, market, password); err != nil {
 		return ctrl.Result{}, err
@@ -120,14 +131,15 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.reconcileScript(ctx, &t); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileDeployment(ctx, &t, market); err != nil {
-		return ctrl.Result{}, err
-	}
+	// The policy first: the pod never runs without it.
 	if err := r.reconcileNetworkPolicy(ctx, &t, market); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.reconcileDeployment(ctx, &t, market); err != nil {
+		return ctrl.Result{}, err
+	}
 	st.pods, err = r.pods(ctx, &t)
-	return ctrl.Result{}, err
+	return res, err
 }
 
 // ensureMetadata adds the finalizer and makes the Market an owner of the Trader, so that
@@ -221,8 +233,10 @@ func (r *TraderReconciler) pods(ctx context.Context, t *v1alpha1.Trader) ([]core
 	return pods.Items, nil
 }
 
-// traderPredicate lets through spec changes, deletion, and the first rank (for the Scored
-// condition); the scoreboard's other writes every second are left out.
+// traderPredicate lets through spec changes, deletion, and a finalizer or owner taken away
+// (to put it back). The scoreboard's writes are left out (rankedHandler looks at those),
+// and so are the reconciler's own writes: a reconcile they started would read the Trader
+// from a cache that has not seen its status yet, and write the same status again.
 var traderPredicate = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*v1alpha1.Trader)
@@ -231,9 +245,36 @@ var traderPredicate = predicate.Funcs{
 			return true
 		}
 		return o.Generation != n.Generation || !n.DeletionTimestamp.IsZero() ||
-			(o.Status.Rank == 0) != (n.Status.Rank == 0) ||
-			len(o.Finalizers) != len(n.Finalizers) || len(o.OwnerReferences) != len(n.OwnerReferences)
+			len(n.Finalizers) < len(o.Finalizers) || len(n.OwnerReferences) < len(o.OwnerReferences)
 	},
+}
+
+// rankedHandler reconciles a Trader whose Scored condition disagrees with its rank. The
+// scoreboard writes the condition with the first rank, unless the Trader changed since
+// the scoreboard read it; and a status write of the reconciler, from a cache that had not
+// seen the rank yet, may put the old condition back. The reconcile queues behind the
+// Traders still to be registered: in a room filling up, their registration is what keeps
+// their rank waiting, not the condition.
+var rankedHandler = handler.TypedFuncs[client.Object, reconcile.Request]{
+	UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		t, ok := e.ObjectNew.(*v1alpha1.Trader)
+		if !ok || (t.Status.Rank > 0) == meta.IsStatusConditionTrue(t.Status.Conditions, v1alpha1.TraderScored) {
+			return
+		}
+		req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)}
+		if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(handler.LowPriority)}, req)
+			return
+		}
+		q.Add(req)
+	},
+}
+
+// ownedPredicate leaves out the creation of a Trader's objects: the reconciler made them
+// itself, and the Trader's own creation event reconciles it when the manager starts.
+// Changes and deletions by others bring the Trader back.
+var ownedPredicate = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
 }
 
 // SetupWithManager registers the reconciler and the index it needs.
@@ -246,17 +287,18 @@ func (r *TraderReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Trader{}, builder.WithPredicates(traderPredicate)).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Secret{}).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&appsv1.Deployment{}, builder.WithPredicates(ownedPredicate)).
+		Owns(&corev1.Secret{}, builder.WithPredicates(ownedPredicate)).
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(ownedPredicate)).
+		Owns(&networkingv1.NetworkPolicy{}, builder.WithPredicates(ownedPredicate)).
+		Watches(&v1alpha1.Trader{}, rankedHandler).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToTrader)).
 		Watches(&v1alpha1.Market{}, handler.EnqueueRequestsFromMapFunc(r.marketToTraders),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("trader").
 		// Reconciles wait on the API server and Redis, not the CPU: several at once keep
 		// a room of 500 Traders from queueing behind each other.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 8})
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)})
 	if r.Heal != nil {
 		b = b.WatchesRawSource(source.Channel(r.Heal, &handler.TypedEnqueueRequestForObject[*v1alpha1.Trader]{}))
 	}

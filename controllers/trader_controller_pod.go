@@ -23,37 +23,49 @@ import (
 )
 
 // reconcileSecret keeps the trader's Redis credentials in a Secret it owns and returns the
-// password. A password, once made, is kept: the running pod holds it.
-func (r *TraderReconciler) reconcileSecret(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) (string, error) {
-	user := traderUser(traderMarket(t), t.Name)
+// password. A password, once made, is kept: the running pod holds it. cacheBehind says
+// that the Secret exists but the cache has not seen it yet, so it was left as it is.
+func (r *TraderReconciler) reconcileSecret(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) (password string, cacheBehind bool, err error) {
 	var stored corev1.Secret
 	key := client.ObjectKey{Namespace: t.Namespace, Name: traderSecretName(t)}
-	err := r.Get(ctx, key, &stored)
-	if apierrors.IsNotFound(err) {
-		// The cache may not have seen a Secret made a moment ago; a new password would
-		// lock out the pod that uses the old one.
-		err = r.APIReader.Get(ctx, key, &stored)
-	}
+	err = r.Get(ctx, key, &stored)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("read the Redis credentials of trader %s: %w", t.Name, err)
+		return "", false, fmt.Errorf("read the Redis credentials of trader %s: %w", t.Name, err)
 	}
-	password := string(stored.Data[passwordKey])
+	password = string(stored.Data[passwordKey])
 	if password == "" {
 		if password, err = newPassword(); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
-	s := &corev1.Secret{
+	// A new Trader's Secret is created without asking the API server first: one round
+	// trip less for every Trader of a room.
+	_, err = r.apply(ctx, t, traderSecret(t, m, r.Redis, password), nil)
+	if !apierrors.IsAlreadyExists(err) {
+		return password, false, err
+	}
+	// The cache had not seen a Secret made a moment ago. Its password is the one the pod
+	// uses: a new one would lock it out.
+	if err := r.APIReader.Get(ctx, key, &stored); err != nil {
+		return "", false, fmt.Errorf("read the Redis credentials of trader %s: %w", t.Name, err)
+	}
+	if password = string(stored.Data[passwordKey]); password == "" {
+		return "", false, fmt.Errorf("secret %s of trader %s has no password: delete the Secret, then the trader's pod, and the operator makes both anew", key.Name, t.Name)
+	}
+	return password, true, nil
+}
+
+// traderSecret holds the Redis credentials of a trader's pod.
+func traderSecret(t *v1alpha1.Trader, m *v1alpha1.Market, pool *RedisPool, password string) *corev1.Secret {
+	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: traderSecretName(t), Namespace: t.Namespace, Labels: traderLabels(t)},
 		Type:       corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
-			usernameKey: []byte(user),
+			usernameKey: []byte(traderUser(traderMarket(t), t.Name)),
 			passwordKey: []byte(password),
-			"address":   []byte(marketRedisAddr(m, r.Redis)),
+			"address":   []byte(marketRedisAddr(m, pool)),
 		},
 	}
-	_, err = r.apply(ctx, t, s, nil)
-	return password, err
 }
 
 // reconcileScript keeps an inline script in a ConfigMap the pod mounts read-only, and

@@ -89,13 +89,13 @@ func (r *TraderReconciler) setStatus(t *v1alpha1.Trader, st traderState, err err
 		t.Status.Phase = phase
 	}
 	meta.SetStatusCondition(&t.Status.Conditions, ready)
-	meta.SetStatusCondition(&t.Status.Conditions, scoredCondition(t, now))
+	meta.SetStatusCondition(&t.Status.Conditions, scoredCondition(t.Generation, t.Status.Rank, now))
 }
 
 // scoredCondition is True once the scoreboard has given the trader a rank.
-func scoredCondition(t *v1alpha1.Trader, now metav1.Time) metav1.Condition {
-	c := metav1.Condition{Type: v1alpha1.TraderScored, ObservedGeneration: t.Generation, LastTransitionTime: now}
-	if t.Status.Rank > 0 {
+func scoredCondition(generation int64, rank int32, now metav1.Time) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.TraderScored, ObservedGeneration: generation, LastTransitionTime: now}
+	if rank > 0 {
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Ranked", "The market has ranked this trader: see status.rank."
 	} else {
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, "NotRankedYet", "The market has not ranked this trader yet: it needs an account, which the engine opens once the trader is registered."

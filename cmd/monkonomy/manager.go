@@ -33,9 +33,8 @@ func newManagerCmd() *cobra.Command {
 	var (
 		redisAddr, passwordFile, image, metricsAddr, probeAddr, leaderNS string
 		leaderElect                                                      bool
-		verbosity                                                        int
-		qps                                                              float32
-		burst                                                            int
+		verbosity, burst, workers                                        int
+		qps, statusQPS                                                   float32
 	)
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -87,8 +86,10 @@ MONKONOMY_REDIS_PASSWORD; the operator creates one restricted Redis user per Tra
 				return fmt.Errorf("create the manager: %w", err)
 			}
 			op, err := controllers.Setup(mgr, controllers.Options{
-				Image: image,
-				Redis: controllers.RedisTarget{Addr: redisAddr, Password: password},
+				Image:         image,
+				Redis:         controllers.RedisTarget{Addr: redisAddr, Password: password},
+				StatusQPS:     statusQPS,
+				TraderWorkers: workers,
 			})
 			if err != nil {
 				return err
@@ -113,7 +114,9 @@ MONKONOMY_REDIS_PASSWORD; the operator creates one restricted Redis user per Tra
 	f.BoolVar(&leaderElect, "leader-elect", true, "elect a leader, so that only one of several replicas acts")
 	f.StringVar(&leaderNS, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's own)")
 	f.IntVar(&verbosity, "v", 0, "log verbosity: 0 logs what changed, higher numbers more detail")
-	f.Float32Var(&qps, "kube-api-qps", 100, "requests per second to the Kubernetes API for reconciling (scores have their own budget)")
-	f.IntVar(&burst, "kube-api-burst", 200, "burst of requests to the Kubernetes API for reconciling")
+	f.Float32Var(&qps, "kube-api-qps", controllers.DefaultAPIQPS, "requests per second to the Kubernetes API for reconciling, per kind of object (scores have their own budget: --status-qps)")
+	f.IntVar(&burst, "kube-api-burst", controllers.DefaultAPIBurst, "burst of requests to the Kubernetes API for reconciling, per kind of object")
+	f.Float32Var(&statusQPS, "status-qps", controllers.DefaultStatusQPS, "status writes per second for scores: first ranks go at once, then changed ranks and scores, then holdings, which wait in a big room")
+	f.IntVar(&workers, "max-concurrent-reconciles", controllers.DefaultTraderWorkers, "Traders reconciled at once")
 	return cmd
 }
