@@ -110,9 +110,10 @@ bench-operator: envtest ## Rank 500 Traders on envtest and print the operator's 
 	$(GO) test -run '^$$' -bench BenchmarkScoreboard -benchtime 1x -count=1 -timeout 10m ./controllers/
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures.
+bench: ## Run the benchmarks and print their figures (rules, engine, operator at 500 Traders).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/rules/
 	$(GO) test -run '^$$' -bench BenchmarkEngine -benchtime 1x -count=1 -timeout 10m ./market/engine/ -traders $${BENCH_TRADERS:-100}
+	$(MAKE) --no-print-directory bench-operator
 
 .PHONY: fuzz
 fuzz: ## Fuzz the decimal codec and order validation for a while (FUZZTIME=30s).
