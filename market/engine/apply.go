@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/market/protocol"
@@ -14,6 +16,9 @@ import (
 // applyBatch applies the orders and inbox entries of one read, in stream order.
 func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 	e := s.e
+	if err := s.loadSeen(ctx, b); err != nil {
+		return err
+	}
 	oldest := int64(-1)
 	for _, st := range b.streams {
 		if len(st.Messages) == 0 {
@@ -38,9 +43,6 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 			}
 			s.out.setAck(ids)
 			continue
-		}
-		if err := s.loadSeen(ctx, t); err != nil {
-			return err
 		}
 		for _, msg := range st.Messages {
 			if ms := entryMs(msg.ID); ms > 0 && (oldest < 0 || ms < oldest) {
@@ -88,7 +90,7 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 	if o.ID != msg.ID {
 		if first, ok := s.out.sameBatch(t, o.ID); ok {
 			s.out.repeatResult(t, first)
-			e.metrics.orders.WithLabelValues("repeated").Inc()
+			s.countRepeated()
 			return nil
 		}
 		if entry, ok := t.seen[o.ID]; ok {
@@ -99,7 +101,7 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 	s.out.journal = protocol.AppendJournalOrder(s.out.journal, o, res.Status)
 	s.out.result(s, t, o.ID, res, msg.ID)
 	s.markDirty(t)
-	e.metrics.orders.WithLabelValues(res.Status.String()).Inc()
+	s.count(res.Status)
 	if res.Plantation != nil {
 		s.plant(*res.Plantation)
 	}
@@ -123,29 +125,61 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 		return nil
 	}
 	s.out.rawResult(t, msgs[0].Values, s.e.opts.ResultsMaxLen)
-	s.e.metrics.orders.WithLabelValues("repeated").Inc()
+	s.countRepeated()
 	return nil
 }
 
-// loadSeen reads the ids of a trader's latest results, once per session.
-func (s *session) loadSeen(ctx context.Context, t *traderState) error {
-	if t.loaded {
-		return nil
-	}
-	n := s.e.opts.ResultsMaxLen
-	msgs, err := s.e.rdb.XRevRangeN(ctx, t.results, "+", "-", n).Result()
-	if err != nil {
-		return fmt.Errorf("read the latest results of trader %s: %w", t.name, err)
-	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		id, _ := msgs[i].Values[protocol.FieldID].(string)
-		kind, _ := msgs[i].Values[protocol.FieldKind].(string)
-		if _, dup := t.seen[id]; dup || kind == rules.KindHarvest.String() {
-			id = ""
+// loadSeen reads the ids of the latest results of the batch's traders that were not read
+// yet in this session, several traders per round trip. A restarted engine reads them for
+// every trader at once, which may take a while: it renews the lease in between.
+func (s *session) loadSeen(ctx context.Context, b *readBatch) error {
+	var load []*traderState
+	for _, st := range b.streams {
+		if t := s.byStream[st.Stream]; t != nil && !t.loaded && len(st.Messages) > 0 {
+			load = append(load, t)
 		}
-		t.remember(id, msgs[i].ID, int(n))
 	}
-	t.loaded = true
+	const perTrip = 10
+	for len(load) > 0 {
+		chunk := load[:min(perTrip, len(load))]
+		load = load[len(chunk):]
+		if err := s.loadSeenOf(ctx, chunk); err != nil {
+			return err
+		}
+		if len(load) > 0 && s.e.clk.Since(s.lastCommit) >= s.e.opts.LeaseTTL/4 {
+			if err := s.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *session) loadSeenOf(ctx context.Context, load []*traderState) error {
+	n := s.e.opts.ResultsMaxLen
+	p := s.e.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(load))
+	for i, t := range load {
+		cmds[i] = p.XRevRangeN(ctx, t.results, "+", "-", n)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read the latest results of %d traders: %w", len(load), err)
+	}
+	for i, t := range load {
+		msgs, err := cmds[i].Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("read the latest results of trader %s: %w", t.name, err)
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			id, _ := msgs[i].Values[protocol.FieldID].(string)
+			kind, _ := msgs[i].Values[protocol.FieldKind].(string)
+			if _, dup := t.seen[id]; dup || kind == rules.KindHarvest.String() {
+				id = ""
+			}
+			t.remember(id, msgs[i].ID, int(n))
+		}
+		t.loaded = true
+	}
 	return nil
 }
 
@@ -168,7 +202,7 @@ func (s *session) harvest(h harvestItem) {
 	}
 	s.out.result(s, t, "", res, "")
 	s.markDirty(t)
-	s.e.metrics.orders.WithLabelValues(res.Status.String()).Inc()
+	s.count(res.Status)
 }
 
 // applyInbox applies a person's gibb or a phase command from the inbox.
@@ -217,4 +251,26 @@ func plantationMember(p rules.Plantation) string {
 	b.WriteString(p.Credit.String())
 	fmt.Fprintf(&b, `","due":%d}`, p.DueMs)
 	return b.String()
+}
+
+// count counts an answered order by status. The counters are looked up once per session:
+// finding a labelled counter costs more than applying an order.
+func (s *session) count(st rules.Status) {
+	if int(st) >= len(s.counters) {
+		s.counters = append(s.counters, make([]prometheus.Counter, int(st)+1-len(s.counters))...)
+	}
+	c := s.counters[st]
+	if c == nil {
+		c = s.e.metrics.orders.WithLabelValues(st.String())
+		s.counters[st] = c
+	}
+	c.Inc()
+}
+
+// countRepeated counts a retried order id answered again with its first result.
+func (s *session) countRepeated() {
+	if s.repeated == nil {
+		s.repeated = s.e.metrics.orders.WithLabelValues("repeated")
+	}
+	s.repeated.Inc()
 }

@@ -9,10 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/monkonomy/monkonomy/internal/testredis"
 
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -65,25 +69,76 @@ func benchNames(n int) []string {
 	return names
 }
 
-// flood has every trader append its share of n orders in pipelines of 100 and returns
-// when all are written.
+// loadClient connects the simulated traders: a client of their own, with a connection for
+// each trader following its results and some to spare, apart from the engine's.
+func loadClient(b *testing.B, srv *testredis.Server) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: srv.Password, PoolSize: 2**benchTraders + 16})
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// cpuUse is the CPU time used so far by this process and by a redis-server: on a shared
+// machine, CPU per order varies much less than orders per second.
+type cpuUse struct{ process, redis time.Duration }
+
+func cpuNow(b *testing.B, rdb *redis.Client) cpuUse {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	u := cpuUse{process: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			sec, _ := strconv.ParseFloat(v, 64)
+			u.redis += time.Duration(sec * float64(time.Second))
+		}
+	}
+	return u
+}
+
+// reportCPU reports the CPU time per order since start, of Redis and of this process (the
+// engine and the simulated traders).
+func reportCPU(b *testing.B, rdb *redis.Client, start cpuUse, orders int) {
+	end := cpuNow(b, rdb)
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 / float64(orders) }
+	b.ReportMetric(per(end.redis-start.redis), "redis-cpu-µs/order")
+	b.ReportMetric(per(end.process-start.process), "go-cpu-µs/order")
+}
+
+// Flooding: a few connections, each writing the orders of its share of the traders in
+// pipelines of floodDepth XADDs, which is how Redis appends fastest.
+const floodWriters, floodDepth = 4, 500
+
+// flood appends n orders spread evenly over the traders' streams and returns when all are
+// written. Each trader's orders are written by one connection, in order.
 func flood(b *testing.B, rdb *redis.Client, stream func(trader string) string, names []string, n int) {
+	writers := min(floodWriters, len(names))
 	var wg sync.WaitGroup
-	per := (n + len(names) - 1) / len(names)
-	for ti, name := range names {
+	for w := range writers {
 		wg.Go(func() {
 			ctx := context.Background()
-			key := stream(name)
+			var mine []string
+			for i := w; i < len(names); i += writers {
+				mine = append(mine, stream(names[i]))
+			}
+			// This writer's share of the orders, to its traders in turn.
+			count := (n - w + writers - 1) / writers
+			p := rdb.Pipeline()
 			args := make([]any, 0, 16)
-			for i := 0; i < per && ti*per+i < n; i += 100 {
-				p := rdb.Pipeline()
-				for j := i; j < min(i+100, per) && ti*per+j < n; j++ {
-					args = protocol.AppendOrder(args[:0], benchOrder(j, "o"+strconv.Itoa(j)))
-					p.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: slices.Clone(args)})
-				}
-				if _, err := p.Exec(ctx); err != nil {
-					b.Error(err)
-					return
+			for i := range count {
+				key, seq := mine[i%len(mine)], i/len(mine)
+				args = protocol.AppendOrder(args[:0], benchOrder(seq, "o"+strconv.Itoa(seq)))
+				p.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: slices.Clone(args)})
+				if p.Len() == floodDepth || i == count-1 {
+					if _, err := p.Exec(ctx); err != nil {
+						b.Error(err)
+						return
+					}
 				}
 			}
 		})
@@ -92,29 +147,34 @@ func flood(b *testing.B, rdb *redis.Client, stream func(trader string) string, n
 }
 
 // BenchmarkEngineThroughput floods the engine with orders from many traders through a real
-// redis-server and reports orders per second end to end (order written → result written),
-// next to the rate of raw pipelined XADDs on the same server.
+// redis-server and reports orders per second end to end (first order written → last order
+// answered), next to the rate of raw pipelined XADDs of the same entries on the same server.
 func BenchmarkEngineThroughput(b *testing.B) {
-	_, rdb := newRedis(b)
-	rdb.Options().PoolSize = 4 * *benchTraders
+	srv, rdb := newRedis(b)
+	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
-	n := max(b.N, 50_000)
+	n := max(b.N, 200_000)
 
 	// Raw XADD: the same entries, the same pipelines, into streams nobody reads.
+	rawStart := cpuNow(b, load)
 	start := time.Now()
-	flood(b, rdb, func(t string) string { return "raw:" + t }, names, n)
+	flood(b, load, func(t string) string { return "raw:" + t }, names, n)
 	rawRate := float64(n) / time.Since(start).Seconds()
+	rawCPU := cpuNow(b, load).redis - rawStart.redis
 	for _, name := range names {
-		rdb.Del(context.Background(), "raw:"+name)
+		load.Del(context.Background(), "raw:"+name)
 	}
 
 	register(b, rdb, names...)
-	e := startEngine(b, rdb, floodSettings(), func(o *Options) { o.ResultsMaxLen = 1000 })
+	// The lease lasts as long as in production (LeaseTTL 0 is the default), not the tests'
+	// second: on a busy machine a batch may well take that long.
+	e := startEngine(b, rdb, floodSettings(), func(o *Options) { o.ResultsMaxLen, o.LeaseTTL = 1000, 0 })
 	eventually(b, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
 	base := e.answered()
 	b.ResetTimer()
+	cpu := cpuNow(b, load)
 	start = time.Now()
-	flood(b, rdb, func(t string) string { return testMarket.Keys().Orders(t) }, names, n)
+	flood(b, load, func(t string) string { return testMarket.Keys().Orders(t) }, names, n)
 	deadline := time.Now().Add(2 * time.Minute)
 	for e.answered()-base < float64(n) {
 		if time.Now().After(deadline) {
@@ -125,6 +185,8 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	rate := float64(n) / elapsed.Seconds()
+	reportCPU(b, load, cpu, n)
+	b.ReportMetric(float64(rawCPU.Nanoseconds())/1000/float64(n), "raw-redis-cpu-µs/xadd")
 	b.ReportMetric(rate, "orders/s")
 	b.ReportMetric(rawRate, "raw-xadd/s")
 	b.ReportMetric(100*rate/rawRate, "%-of-raw")
@@ -134,66 +196,69 @@ func BenchmarkEngineThroughput(b *testing.B) {
 }
 
 // BenchmarkEngineLatency offers 10,000 orders per second from many traders and reports the
-// p50 and p99 time from writing an order to reading its result.
+// p50 and p99 time from appending an order to its trader reading the result. Every trader
+// follows its own results stream with a blocking XREAD, as real traders do.
 func BenchmarkEngineLatency(b *testing.B) {
-	_, rdb := newRedis(b)
-	rdb.Options().PoolSize = 4 * *benchTraders
+	srv, rdb := newRedis(b)
+	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
 	register(b, rdb, names...)
-	e := startEngine(b, rdb, floodSettings())
+	e := startEngine(b, rdb, floodSettings(), func(o *Options) { o.LeaseTTL = 0 })
 	eventually(b, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
 	const rate, seconds = 10_000, 3
 	total := rate * seconds
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// One reader follows every trader's results, as the traders themselves would.
-	var lat []time.Duration
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		last := map[string]string{}
-		keys := make([]string, len(names))
-		for i, name := range names {
-			keys[i] = testMarket.Keys().Results(name)
-			last[keys[i]] = "0"
-		}
-		for len(lat) < total && ctx.Err() == nil {
-			args := append([]string(nil), keys...)
-			for _, k := range keys {
-				args = append(args, last[k])
-			}
-			res, err := rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: 10_000, Block: 100 * time.Millisecond}).Result()
-			now := time.Now()
-			if err != nil {
-				continue
-			}
-			for _, st := range res {
-				for _, m := range st.Messages {
-					last[st.Stream] = m.ID
-					id, _ := m.Values[protocol.FieldID].(string)
-					_, sent, ok := strings.Cut(id, "-")
-					if ns, err := strconv.ParseInt(sent, 10, 64); ok && err == nil {
-						lat = append(lat, now.Sub(time.Unix(0, ns)))
+	var received atomic.Int64
+	all := make(chan struct{})
+	lats := make([][]time.Duration, len(names))
+	var receivers sync.WaitGroup
+	for i, name := range names {
+		receivers.Go(func() {
+			key, last := testMarket.Keys().Results(name), "0"
+			for ctx.Err() == nil {
+				res, err := load.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: 200 * time.Millisecond}).Result()
+				now := time.Now()
+				if err != nil {
+					continue
+				}
+				for _, st := range res {
+					for _, m := range st.Messages {
+						last = m.ID
+						id, _ := m.Values[protocol.FieldID].(string)
+						_, sent, ok := strings.Cut(id, "-")
+						if ns, err := strconv.ParseInt(sent, 10, 64); ok && err == nil {
+							lats[i] = append(lats[i], now.Sub(time.Unix(0, ns)))
+						}
+					}
+					if received.Add(int64(len(st.Messages))) >= int64(total) {
+						select {
+						case <-all:
+						default:
+							close(all)
+						}
 					}
 				}
 			}
-		}
-	}()
+		})
+	}
 
 	b.ResetTimer()
-	// Every millisecond, ten traders in turn send one order each.
+	cpu := cpuNow(b, load)
+	// Every millisecond, the orders due by then go out in one pipeline, each to the next
+	// trader in turn, stamped with the time they are written.
 	tick := time.NewTicker(time.Millisecond)
-	sent, next := 0, 0
+	sent := 0
 	started := time.Now()
-	p := rdb.Pipeline()
+	p := load.Pipeline()
 	for sent < total {
 		<-tick.C
 		due := min(int(time.Since(started).Seconds()*rate), total)
+		now := time.Now().UnixNano()
 		for ; sent < due; sent++ {
-			name := names[next%len(names)]
-			next++
-			o := benchOrder(sent, fmt.Sprintf("%d-%d", sent, time.Now().UnixNano()))
+			name := names[sent%len(names)]
+			o := benchOrder(sent/len(names), fmt.Sprintf("%d-%d", sent, now))
 			p.XAdd(ctx, &redis.XAddArgs{Stream: testMarket.Keys().Orders(name), Values: protocol.AppendOrder(nil, o)})
 		}
 		if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
@@ -202,11 +267,18 @@ func BenchmarkEngineLatency(b *testing.B) {
 	}
 	tick.Stop()
 	select {
-	case <-done:
+	case <-all:
 	case <-time.After(30 * time.Second):
-		b.Fatalf("only %d of %d results arrived", len(lat), total)
+		b.Fatalf("only %d of %d results arrived in 30s (the engine answered %v orders)", received.Load(), total, e.answered())
 	}
 	b.StopTimer()
+	reportCPU(b, load, cpu, total)
+	cancel()
+	receivers.Wait()
+	var lat []time.Duration
+	for _, l := range lats {
+		lat = append(lat, l...)
+	}
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")

@@ -18,7 +18,7 @@ type outbox struct {
 	args    []any   // backing store of command arguments, reused between batches
 	cmds    [][]any // commands inside MULTI/EXEC, in order
 	results []pendingResult
-	byID    map[string]int // trader+"\x00"+order id → index in results, for this batch
+	byID    map[resultKey]int // index in results of an order id of this batch
 	journal []byte
 	dirty   []*traderState
 	zadd    []redis.Z
@@ -73,8 +73,14 @@ func (o *outbox) setAck(ids []any) {
 	}
 }
 
+// resultKey is a trader's order id.
+type resultKey struct {
+	t  *traderState
+	id string
+}
+
 func (o *outbox) sameBatch(t *traderState, id string) (int, bool) {
-	i, ok := o.byID[t.name+"\x00"+id]
+	i, ok := o.byID[resultKey{t, id}]
 	return i, ok
 }
 
@@ -85,9 +91,9 @@ func (o *outbox) result(s *session, t *traderState, id string, r rules.Result, o
 	o.end(start)
 	if id != "" {
 		if o.byID == nil {
-			o.byID = map[string]int{}
+			o.byID = map[resultKey]int{}
 		}
-		o.byID[t.name+"\x00"+id] = len(o.results)
+		o.byID[resultKey{t, id}] = len(o.results)
 	}
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
 }
@@ -153,6 +159,9 @@ func (o *outbox) gibb(s *session, g rules.GibbEffect) protocol.Gibb {
 // watch watches the lease for the next transaction and reads who holds it.
 func (s *session) watch(ctx context.Context) error {
 	p := s.conn.Pipeline()
+	// The connection may come from the pool with a watch of an earlier session, which taking
+	// the lease since then has spoiled: every transaction would fail.
+	p.Do(ctx, "UNWATCH")
 	p.Do(ctx, "WATCH", s.e.keys.Lease())
 	get := p.Get(ctx, s.e.keys.Lease())
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -165,9 +174,16 @@ func (s *session) watch(ctx context.Context) error {
 // commit writes the outbox in one MULTI/EXEC that only succeeds while this engine holds the
 // lease, and watches the lease again for the next one in the same round trip.
 func (s *session) commit(ctx context.Context) error {
+	_, err := s.commitAndRead(ctx, false)
+	return err
+}
+
+// commitAndRead commits, and with readNext also reads the next batch of orders in the same
+// round trip, after the transaction. It returns nil when there was nothing to read.
+func (s *session) commitAndRead(ctx context.Context, readNext bool) (*readBatch, error) {
 	e, k, o := s.e, s.e.keys, &s.out
 	if s.watched != s.token {
-		return errLeaseLost
+		return nil, errLeaseLost
 	}
 	began := e.clk.Now()
 	p := s.conn.Pipeline()
@@ -214,30 +230,35 @@ func (s *session) commit(ctx context.Context) error {
 	}
 	st, err := json.Marshal(s.m.State())
 	if err != nil {
-		return fmt.Errorf("encode market state: %w", err)
+		return nil, fmt.Errorf("encode market state: %w", err)
 	}
-	cfg, _ := json.Marshal(e.cfg)
-	p.Do(ctx, "HSET", k.State(), stateRules, st, stateConfig, cfg, stateBatch, s.batch,
+	p.Do(ctx, "HSET", k.State(), stateRules, st, stateConfig, e.cfgJSON, stateBatch, s.batch,
 		statePausedBy, s.pausedBy, stateUpdated, protocol.FormatTime(began))
 	p.Do(ctx, "SET", k.Lease(), s.token, "PX", e.opts.LeaseTTL.Milliseconds())
 	exec := p.Do(ctx, "EXEC")
 	p.Do(ctx, "WATCH", k.Lease())
 	get := p.Get(ctx, k.Lease())
+	var readArgs *redis.XReadGroupArgs
+	var read *redis.XStreamSliceCmd
+	if readNext {
+		readArgs = s.readArgs(-1)
+		read = p.XReadGroup(ctx, readArgs)
+	}
 	_, _ = p.Exec(ctx)
 	if err := exec.Err(); err != nil {
 		if errors.Is(err, redis.Nil) {
-			return errLeaseLost
+			return nil, errLeaseLost
 		}
-		return fmt.Errorf("write batch to Redis: %w", err)
+		return nil, fmt.Errorf("write batch to Redis: %w", err)
 	}
 	replies, _ := exec.Val().([]any)
 	for i, r := range replies {
 		if err, ok := r.(error); ok {
-			return fmt.Errorf("write batch to Redis: command %d: %w", i, err)
+			return nil, fmt.Errorf("write batch to Redis: command %d: %w", i, err)
 		}
 	}
 	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("watch lease: %w", err)
+		return nil, fmt.Errorf("watch lease: %w", err)
 	}
 	s.watched = get.Val()
 	for _, r := range o.results {
@@ -250,7 +271,19 @@ func (s *session) commit(ctx context.Context) error {
 	e.metrics.apply.Observe(s.lastCommit.Sub(began).Seconds())
 	s.published(o)
 	s.reset()
-	return nil
+	if read == nil {
+		return nil, nil
+	}
+	res, err := read.Result()
+	b := s.newBatch(readArgs, res, err)
+	if b.err != nil {
+		return nil, b.err
+	}
+	if b.orders() == 0 {
+		e.caughtUp.Store(true)
+		return nil, nil
+	}
+	return b, nil
 }
 
 // reset empties the outbox for the next batch, keeping its memory.

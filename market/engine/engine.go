@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,6 +101,7 @@ type Engine struct {
 	opts    Options
 	keys    protocol.Keys
 	cfg     rules.Config
+	cfgJSON []byte // cfg as stored in the state hash
 	rdb     *redis.Client
 	log     *slog.Logger
 	clk     clock.WithTicker
@@ -122,8 +124,13 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("engine: encode the market's rules: %w", err)
+	}
 	e := &Engine{
 		opts:     opts,
+		cfgJSON:  cfgJSON,
 		keys:     opts.Market.Keys(),
 		cfg:      cfg,
 		rdb:      opts.Redis,

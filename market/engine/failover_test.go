@@ -112,3 +112,32 @@ func TestOrdersReadByADeposedEngineAreAppliedOnce(t *testing.T) {
 	e.stop(t)
 	audit(t, rdb)
 }
+
+func TestEngineThatLostTheLeaseLeadsAgainOnceItIsFree(t *testing.T) {
+	_, rdb := newRedis(t)
+	register(t, rdb, "alice")
+	e := startEngine(t, rdb, steadySettings(30*time.Millisecond))
+	send(t, rdb, "alice", rules.Order{ID: "before", Kind: rules.KindFeed, Qty: 1})
+	resultOf(t, rdb, "alice", "before")
+
+	// Another engine takes the lease (as after a pause longer than the lease) and gives it
+	// up again; this engine must take it back and carry on with the same Redis client.
+	ctx := context.Background()
+	lease := testMarket.Keys().Lease()
+	if err := rdb.Set(ctx, lease, "999:another-engine", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the engine to notice the lost lease", func() bool { return !e.Leading() })
+	if err := rdb.Del(ctx, lease).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the engine to lead again", e.Leading)
+	send(t, rdb, "alice", rules.Order{ID: "after", Kind: rules.KindFeed, Qty: 1})
+	if r := resultOf(t, rdb, "alice", "after"); r.Status != rules.StatusAccepted || r.Account.Fed != 2 {
+		t.Errorf("order after leading again: %+v", r)
+	}
+	// Each take of the lease counts one up: a second take is the only one after the first.
+	if fence, _ := rdb.HGet(ctx, testMarket.Keys().State(), "fence").Int64(); fence != 2 {
+		t.Errorf("the engine took the lease %d times, want 2: it keeps losing the lease it holds", fence)
+	}
+}

@@ -21,45 +21,68 @@ type readBatch struct {
 	err     error
 }
 
-// read reads new orders of every registered trader and the inbox in one XREADGROUP at a
-// time, and hands them to the session's loop. Reading the next batch while the loop writes
-// the previous one keeps Redis busy; what was read but not applied stays pending in the
-// consumer group and is applied after a restart.
-func (s *session) read(ctx context.Context, out chan<- *readBatch) {
+// orders counts the entries of the batch.
+func (b *readBatch) orders() int {
+	n := 0
+	for _, st := range b.streams {
+		n += len(st.Messages)
+	}
+	return n
+}
+
+// readArgs are the arguments of the XREADGROUP that reads new orders of every registered
+// trader and the inbox.
+func (s *session) readArgs(block time.Duration) *redis.XReadGroupArgs {
+	keys := *s.streams.Load()
+	count := s.readCount(len(keys))
+	args := make([]string, 0, 2*len(keys))
+	args = append(args, keys...)
+	for range keys {
+		args = append(args, ">")
+	}
+	return &redis.XReadGroupArgs{Group: protocol.EngineGroup, Consumer: protocol.EngineGroup,
+		Streams: args, Count: count, Block: block}
+}
+
+// readCount is how many orders a read takes from each of n streams: BatchSize in all,
+// and at least a few from each.
+func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n), 32) }
+
+// newBatch makes a batch of what an XREADGROUP returned; nothing new is an empty batch.
+func (s *session) newBatch(a *redis.XReadGroupArgs, res []redis.XStream, err error) *readBatch {
+	b := &readBatch{streams: res, read: s.e.clk.Now()}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		b.err = fmt.Errorf("read orders: %w", err)
+	}
+	for _, st := range res {
+		if int64(len(st.Messages)) >= a.Count {
+			b.full = true
+		}
+	}
+	return b
+}
+
+// read reads orders whenever the loop asks for it, waiting up to a moment for new ones, and
+// hands what it read (maybe nothing) to the loop. The loop asks when it has nothing to do,
+// and when a full batch says more orders are waiting than one read takes; otherwise it
+// reads in the round trip of each commit (see session.loop).
+func (s *session) read(ctx context.Context, want <-chan struct{}, out chan<- *readBatch) {
 	e := s.e
 	block := min(max(e.cfg.TickInterval/2, 10*time.Millisecond), 100*time.Millisecond)
-	var args []string
-	for ctx.Err() == nil {
-		keys := *s.streams.Load()
-		count := max(e.opts.BatchSize/int64(len(keys)), 32)
-		args = append(args[:0], keys...)
-		for range keys {
-			args = append(args, ">")
-		}
-		res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: protocol.EngineGroup,
-			Consumer: protocol.EngineGroup, Streams: args, Count: count, Block: block}).Result()
-		if errors.Is(err, redis.Nil) {
-			e.caughtUp.Store(true)
-			continue
-		}
-		b := &readBatch{streams: res, read: e.clk.Now()}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			b.err = fmt.Errorf("read orders: %w", err)
-		}
-		for _, st := range res {
-			if int64(len(st.Messages)) >= count {
-				b.full = true
-			}
-		}
+	for {
 		select {
-		case out <- b:
+		case <-want:
 		case <-ctx.Done():
 			return
 		}
-		if b.err != nil {
+		a := s.readArgs(block)
+		res, err := e.rdb.XReadGroup(ctx, a).Result()
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- s.newBatch(a, res, err):
+		case <-ctx.Done():
 			return
 		}
 	}

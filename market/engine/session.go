@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/market/protocol"
@@ -55,6 +56,9 @@ type session struct {
 	standingsDirty bool
 
 	out outbox
+
+	counters []prometheus.Counter // answered orders, by status
+	repeated prometheus.Counter
 }
 
 // traderState is what the engine keeps about one registered trader.
@@ -118,10 +122,19 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 		return err
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan *readBatch, 1)
-	go s.read(rctx, batches)
-	return s.loop(ctx, batches)
+	want, batches := make(chan struct{}, 1), make(chan *readBatch, 1)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		s.read(rctx, want, batches)
+	}()
+	// What the reader reads after the loop stopped stays pending: wait for it, so that the
+	// next session of this engine finds it among the pending orders it applies first.
+	defer func() {
+		cancel()
+		<-readerDone
+	}()
+	return s.loop(ctx, want, batches)
 }
 
 // restore loads the market from Redis: the rules' state, accounts, traders and harvests.
@@ -145,7 +158,6 @@ func (s *session) restore(ctx context.Context) error {
 	}
 	s.batch, _ = strconv.ParseInt(st[stateBatch], 10, 64)
 	s.pausedBy = st[statePausedBy]
-	cfgJSON, _ := json.Marshal(e.cfg)
 	if raw, ok := st[stateRules]; ok {
 		var rs rules.State
 		if err := json.Unmarshal([]byte(raw), &rs); err != nil {
@@ -156,8 +168,8 @@ func (s *session) restore(ctx context.Context) error {
 			return fmt.Errorf("load market %s: %w", e.opts.Market, err)
 		}
 		s.m = m
-		if st[stateConfig] != string(cfgJSON) {
-			e.log.Info("Changed the market's rules", "config", string(cfgJSON))
+		if st[stateConfig] != string(e.cfgJSON) {
+			e.log.Info("Changed the market's rules", "config", string(e.cfgJSON))
 			s.out.journalConfig(e.cfg)
 		}
 	} else {
@@ -303,7 +315,11 @@ func (s *session) refreshTraders(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read registered traders %s: %w", e.keys.Traders(), err)
 	}
-	changed := false
+	type newTrader struct {
+		name string
+		info protocol.TraderInfo
+	}
+	var added []newTrader
 	for name, v := range all {
 		if t, ok := s.traders[name]; ok {
 			if info, err := protocol.DecodeTraderInfo(v); err == nil && info.Team != t.team {
@@ -325,23 +341,33 @@ func (s *session) refreshTraders(ctx context.Context) error {
 			e.log.Error("Registered a trader whose registration cannot be read", "trader", name, "err", err)
 			e.metrics.invalid.WithLabelValues("traders").Inc()
 		}
-		key := e.keys.Orders(name)
-		if err := e.rdb.XGroupCreateMkStream(ctx, key, protocol.EngineGroup, "0").Err(); err != nil && !isBusyGroup(err) {
+		added = append(added, newTrader{name, info})
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	// One round trip for all: a restarted engine finds every trader new.
+	p := e.rdb.Pipeline()
+	groups := make([]*redis.StatusCmd, len(added))
+	for i, a := range added {
+		groups[i] = p.XGroupCreateMkStream(ctx, e.keys.Orders(a.name), protocol.EngineGroup, "0")
+	}
+	_, _ = p.Exec(ctx)
+	for i, a := range added {
+		key := e.keys.Orders(a.name)
+		if err := groups[i].Err(); err != nil && !isBusyGroup(err) {
 			return fmt.Errorf("create consumer group on %s: %w", key, err)
 		}
-		t := &traderState{name: name, team: info.Team, ordersKey: key, results: e.keys.Results(name), seen: map[string]string{}}
-		s.traders[name], s.byStream[key] = t, t
-		if s.m.AddTrader(name) {
-			s.out.journal = protocol.AppendJournalTrader(s.out.journal, name)
-			e.log.Info("Registered a trader", "trader", name, "team", info.Team)
+		t := &traderState{name: a.name, team: a.info.Team, ordersKey: key, results: e.keys.Results(a.name), seen: map[string]string{}}
+		s.traders[a.name], s.byStream[key] = t, t
+		if s.m.AddTrader(a.name) {
+			s.out.journal = protocol.AppendJournalTrader(s.out.journal, a.name)
+			e.log.Info("Registered a trader", "trader", a.name, "team", a.info.Team)
 		}
 		s.markDirty(t)
-		changed = true
 	}
-	if changed {
-		s.standingsDirty = true
-		s.publishStreams()
-	}
+	s.standingsDirty = true
+	s.publishStreams()
 	return nil
 }
 
@@ -364,21 +390,49 @@ func (s *session) markDirty(t *traderState) {
 }
 
 // loop applies batches of orders, gibbs from people and the market clock until it fails.
-func (s *session) loop(ctx context.Context, batches <-chan *readBatch) error {
+//
+// While orders keep coming, each commit also reads the next batch in the same round trip
+// (see commitAndRead), so an order waits for at most the batch being written before it is
+// read. When a read was full, more orders are already waiting: the reader reads the next
+// batch while this one is applied and written. Only when a read finds nothing does the
+// reader wait for new orders, and meanwhile the loop serves the clock and gibbs from
+// people. There is never more than one read at a time, so every trader's orders are applied
+// in order.
+func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan *readBatch) error {
 	e := s.e
+	var next *readBatch // read with the last commit
+	reading := false    // the reader's read is under way
 	for {
-		timer := e.clk.NewTimer(s.nextWake())
-		var b *readBatch
+		b := next
+		next = nil
 		var req *gibbRequest
-		select {
-		case <-ctx.Done():
+		if b == nil {
+			if !reading {
+				want <- struct{}{}
+				reading = true
+			}
+			timer := e.clk.NewTimer(s.nextWake())
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return ctx.Err()
+			case b = <-batches:
+				reading = false
+			case req = <-e.gibbReqs:
+			case <-timer.C():
+			}
 			timer.Stop()
-			return ctx.Err()
-		case b = <-batches:
-		case req = <-e.gibbReqs:
-		case <-timer.C():
+		} else {
+			select {
+			case req = <-e.gibbReqs:
+			default:
+			}
 		}
-		timer.Stop()
+		if b != nil && b.full && !reading {
+			// More orders are waiting: read them while this batch is applied and written.
+			want <- struct{}{}
+			reading = true
+		}
 		if err := s.clockWork(ctx); err != nil {
 			return err
 		}
@@ -401,10 +455,14 @@ func (s *session) loop(ctx context.Context, batches <-chan *readBatch) error {
 				return err
 			}
 		}
-		if s.out.empty() && e.clk.Since(s.lastCommit) < e.opts.LeaseTTL/4 {
+		// Read along with this commit unless the reader is waiting for orders: two reads at
+		// once could hand a trader's orders to the loop out of order.
+		readNext := !reading && b != nil && b.orders() > 0
+		if !readNext && s.out.empty() && e.clk.Since(s.lastCommit) < e.opts.LeaseTTL/4 {
 			continue
 		}
-		if err := s.commit(ctx); err != nil {
+		var err error
+		if next, err = s.commitAndRead(ctx, readNext); err != nil {
 			return err
 		}
 	}
@@ -420,8 +478,10 @@ func (s *session) recoverPending(ctx context.Context) error {
 		for range keys {
 			args = append(args, "0")
 		}
+		// As many per stream as a read of new orders takes: applying and writing a batch must
+		// take well less than the lease lasts.
 		res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: protocol.EngineGroup, Consumer: protocol.EngineGroup,
-			Streams: args, Count: e.opts.BatchSize, Block: -1}).Result()
+			Streams: args, Count: s.readCount(len(keys)), Block: -1}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read pending orders: %w", err)
 		}
