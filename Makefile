@@ -61,7 +61,7 @@ $(CONTROLLER_GEN):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
 .PHONY: setup
-setup: ## Install what the tests need (redis-server, chromium) and build the envtest binaries.
+setup: ## Install what the tests need (redis-server, chromium, Node.js) and build the envtest binaries and helm.
 	hack/setup.sh
 	$(MAKE) envtest helm
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -101,6 +102,18 @@ func applyAndRecord(ctx context.Context, c client.Client, scheme *runtime.Scheme
 	if res != applyUnchanged {
 		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
 		rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res)+kind, string(res), "%s %s %s", res, kind, obj.GetName())
+	}
+	return nil
+}
+
+// patchStatus writes obj's status when it differs from base's, the object as it was read;
+// both reconcilers call it from their one deferred status update.
+func patchStatus(ctx context.Context, c client.Client, kind string, obj, base client.Object, oldStatus, newStatus any) error {
+	if equality.Semantic.DeepEqual(oldStatus, newStatus) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("update the status of %s %s: %w", kind, obj.GetName(), err)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -72,11 +71,8 @@ func (r *MarketReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if err == nil {
 			m.Status.ObservedGeneration = m.Generation
 		}
-		if equality.Semantic.DeepEqual(base.Status, m.Status) {
-			return
-		}
-		if perr := r.Status().Patch(ctx, &m, client.MergeFrom(base)); perr != nil {
-			err = errors.Join(err, fmt.Errorf("update the status of market %s: %w", m.Name, perr))
+		if perr := patchStatus(ctx, r.Client, "market", &m, base, base.Status, m.Status); perr != nil {
+			err = errors.Join(err, perr)
 		}
 	}()
 

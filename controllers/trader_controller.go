@@ -9,7 +9,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,11 +103,8 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if err == nil {
 			t.Status.ObservedGeneration = t.Generation
 		}
-		if equality.Semantic.DeepEqual(base.Status, t.Status) {
-			return
-		}
-		if perr := r.Status().Patch(ctx, &t, client.MergeFrom(base)); perr != nil {
-			err = errors.Join(err, fmt.Errorf("update the status of trader %s: %w", t.Name, perr))
+		if perr := patchStatus(ctx, r.Client, "trader", &t, base, base.Status, t.Status); perr != nil {
+			err = errors.Join(err, perr)
 		}
 	}()
 	if market == nil {
