@@ -108,7 +108,7 @@ func TestTraderRedisUserMayOnlyTradeAsItself(t *testing.T) {
 		"read the scores":          func() error { return alice.ZRange(ctx, k.Scores(), 0, -1).Err() },
 		"publish":                  func() error { return alice.Publish(ctx, "x", "y").Err() },
 		"flush":                    func() error { return alice.FlushAll(ctx).Err() },
-		"ack orders as the engine": func() error { return alice.XAck(ctx, k.Orders("alice"), protocol.EngineGroup, "0-1").Err() },
+		"move the engine's cursor": func() error { return alice.HSet(ctx, k.Cursors(), k.Orders("alice"), "0-1").Err() },
 	}
 	for name, f := range refused {
 		err := f()

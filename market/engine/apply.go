@@ -24,24 +24,18 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 		if len(st.Messages) == 0 {
 			continue
 		}
-		ids := s.out.ack(st.Stream, len(st.Messages))
+		s.out.cursor(st.Stream, st.Messages[len(st.Messages)-1].ID)
 		if st.Stream == e.keys.Inbox() {
 			for _, msg := range st.Messages {
 				s.applyInbox(msg)
-				ids = append(ids, msg.ID)
 			}
-			s.out.setAck(ids)
 			continue
 		}
 		t := s.byStream[st.Stream]
 		if t == nil {
-			// Read before its trader was removed from the registry: acknowledge and drop.
+			// Read before its trader was removed from the registry: drop.
 			e.log.Error("Dropped orders of a trader that is no longer registered", "stream", st.Stream, "orders", len(st.Messages))
 			e.metrics.invalid.WithLabelValues("orders").Add(float64(len(st.Messages)))
-			for _, msg := range st.Messages {
-				ids = append(ids, msg.ID)
-			}
-			s.out.setAck(ids)
 			continue
 		}
 		for _, msg := range st.Messages {
@@ -51,9 +45,7 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 			if err := s.applyOrder(ctx, t, msg); err != nil {
 				return err
 			}
-			ids = append(ids, msg.ID)
 		}
-		s.out.setAck(ids)
 	}
 	if oldest > 0 {
 		e.metrics.lag.Set(max(0, float64(b.read.UnixMilli()-oldest)/1000))
@@ -92,6 +84,13 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 			s.out.repeatResult(t, first)
 			s.countRepeated()
 			return nil
+		}
+		if f := s.flying; f != nil {
+			if first, ok := f.o.sameBatch(t, o.ID); ok {
+				s.out.copyResult(t, f.o, first)
+				s.countRepeated()
+				return nil
+			}
 		}
 		if entry, ok := t.seen[o.ID]; ok {
 			return s.repeatCommitted(ctx, t, o.ID, entry)
@@ -137,6 +136,13 @@ func (s *session) loadSeen(ctx context.Context, b *readBatch) error {
 	for _, st := range b.streams {
 		if t := s.byStream[st.Stream]; t != nil && !t.loaded && len(st.Messages) > 0 {
 			load = append(load, t)
+		}
+	}
+	if len(load) > 0 {
+		// Their results of the batch on its way to Redis are remembered when it is written:
+		// read after it, so that none is remembered twice.
+		if err := s.wait(); err != nil {
+			return err
 		}
 	}
 	const perTrip = 10

@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,9 +36,11 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// floodSettings let every trader send as many orders as it likes.
+// floodSettings let every trader send as many orders as it likes, with coins for every
+// buy.
 func floodSettings() protocol.Settings {
 	s := steadySettings(time.Second)
+	s.Rules.InitialCoins = "1000000"
 	s.Rules.MaxOrdersPerTick = 1_000_000_000
 	s.Rules.MaxGibbsPerTick = 1_000_000_000
 	return s
@@ -110,36 +115,47 @@ func reportCPU(b *testing.B, rdb *redis.Client, start cpuUse, orders int) {
 	b.ReportMetric(per(end.process-start.process), "go-cpu-µs/order")
 }
 
-// Flooding: a few connections, each writing the orders of its share of the traders in
-// pipelines of floodDepth XADDs, which is how Redis appends fastest.
+// The flood is appended by redis-benchmark, Redis's own load generator, as the traders of a
+// tournament are processes of their own: floodWriters of them, one per order kind below,
+// each one connection writing pipelines of floodDepth XADDs to the streams of random
+// traders. The raw rate is the same tool appending the same entries to streams nobody
+// reads.
 const floodWriters, floodDepth = 4, 500
 
-// flood appends n orders spread evenly over the traders' streams and returns when all are
-// written. Each trader's orders are written by one connection, in order.
-func flood(b *testing.B, rdb *redis.Client, stream func(trader string) string, names []string, n int) {
-	writers := min(floodWriters, len(names))
+// floodKinds are the orders of each writer: buys, sells and feeds that are mostly accepted.
+var floodKinds = [floodWriters]string{"buy", "sell", "buy", "feed"}
+
+// floodTraders are the names redis-benchmark gives its random keys: __rand_int__ becomes a
+// 12-digit number below the key space.
+func floodTraders(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%012d", i)
+	}
+	return names
+}
+
+// flood appends n orders to the streams prefix+<trader> of the given number of traders and
+// returns when redis-benchmark has written them all.
+func flood(b *testing.B, srv *testredis.Server, prefix string, traders, n int) {
+	bin, err := exec.LookPath("redis-benchmark")
+	if err != nil {
+		b.Fatal("redis-benchmark is needed by this benchmark: run `make setup` or `apt-get install -y redis-tools`")
+	}
+	host, port, _ := strings.Cut(srv.Addr, ":")
 	var wg sync.WaitGroup
-	for w := range writers {
+	for w, kind := range floodKinds {
+		count := (n - w + floodWriters - 1) / floodWriters
+		args := []string{"-h", host, "-p", port, "-c", "1", "-P", strconv.Itoa(floodDepth), "-n", strconv.Itoa(count),
+			"-r", strconv.Itoa(traders), "-e", "-q"}
+		if srv.Password != "" {
+			args = append(args, "-a", srv.Password)
+		}
+		args = append(args, "XADD", prefix+"__rand_int__", "*", protocol.FieldVersion, protocol.Version,
+			protocol.FieldKind, kind, protocol.FieldQty, "1")
 		wg.Go(func() {
-			ctx := context.Background()
-			var mine []string
-			for i := w; i < len(names); i += writers {
-				mine = append(mine, stream(names[i]))
-			}
-			// This writer's share of the orders, to its traders in turn.
-			count := (n - w + writers - 1) / writers
-			p := rdb.Pipeline()
-			args := make([]any, 0, 16)
-			for i := range count {
-				key, seq := mine[i%len(mine)], i/len(mine)
-				args = protocol.AppendOrder(args[:0], benchOrder(seq, "o"+strconv.Itoa(seq)))
-				p.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: slices.Clone(args)})
-				if p.Len() == floodDepth || i == count-1 {
-					if _, err := p.Exec(ctx); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+			if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || strings.Contains(string(out), "ERR") {
+				b.Errorf("redis-benchmark %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
 		})
 	}
@@ -152,17 +168,22 @@ func flood(b *testing.B, rdb *redis.Client, stream func(trader string) string, n
 func BenchmarkEngineThroughput(b *testing.B) {
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
-	names := benchNames(*benchTraders)
+	names := floodTraders(*benchTraders)
 	n := max(b.N, 200_000)
 
 	// Raw XADD: the same entries, the same pipelines, into streams nobody reads.
 	rawStart := cpuNow(b, load)
 	start := time.Now()
-	flood(b, load, func(t string) string { return "raw:" + t }, names, n)
+	flood(b, srv, "raw:", len(names), n)
 	rawRate := float64(n) / time.Since(start).Seconds()
 	rawCPU := cpuNow(b, load).redis - rawStart.redis
+	written := int64(0)
 	for _, name := range names {
+		written += load.XLen(context.Background(), "raw:"+name).Val()
 		load.Del(context.Background(), "raw:"+name)
+	}
+	if written != int64(n) {
+		b.Fatalf("redis-benchmark appended %d entries, want %d", written, n)
 	}
 
 	register(b, rdb, names...)
@@ -174,7 +195,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	b.ResetTimer()
 	cpu := cpuNow(b, load)
 	start = time.Now()
-	flood(b, load, func(t string) string { return testMarket.Keys().Orders(t) }, names, n)
+	flood(b, srv, testMarket.Keys().Orders(""), len(names), n)
 	deadline := time.Now().Add(2 * time.Minute)
 	for e.answered()-base < float64(n) {
 		if time.Now().After(deadline) {
@@ -197,14 +218,18 @@ func BenchmarkEngineThroughput(b *testing.B) {
 
 // BenchmarkEngineLatency offers 10,000 orders per second from many traders and reports the
 // p50 and p99 time from appending an order to its trader reading the result. Every trader
-// follows its own results stream with a blocking XREAD, as real traders do.
+// follows its own results stream with a blocking XREAD, as real traders do. The engine runs
+// as it does in a tournament: `monkonomy engine`, a process of its own.
 func BenchmarkEngineLatency(b *testing.B) {
+	bin := buildMonkonomy(b)
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
 	register(b, rdb, names...)
-	e := startEngine(b, rdb, floodSettings(), func(o *Options) { o.LeaseTTL = 0 })
-	eventually(b, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
+	engine := startEngineProcess(b, bin, srv, floodSettings())
+	eventually(b, "the engine to lead", func() bool {
+		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
+	})
 	const rate, seconds = 10_000, 3
 	total := rate * seconds
 
@@ -245,7 +270,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	}
 
 	b.ResetTimer()
-	cpu := cpuNow(b, load)
+	cpu, engineCPU := cpuNow(b, load), engine.cpu(b)
 	// Every millisecond, the orders due by then go out in one pipeline, each to the next
 	// trader in turn, stamped with the time they are written.
 	tick := time.NewTicker(time.Millisecond)
@@ -269,10 +294,11 @@ func BenchmarkEngineLatency(b *testing.B) {
 	select {
 	case <-all:
 	case <-time.After(30 * time.Second):
-		b.Fatalf("only %d of %d results arrived in 30s (the engine answered %v orders)", received.Load(), total, e.answered())
+		b.Fatalf("only %d of %d results arrived in 30s", received.Load(), total)
 	}
 	b.StopTimer()
 	reportCPU(b, load, cpu, total)
+	b.ReportMetric(float64((engine.cpu(b)-engineCPU).Nanoseconds())/1000/float64(total), "engine-cpu-µs/order")
 	cancel()
 	receivers.Wait()
 	var lat []time.Duration
@@ -285,4 +311,48 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders", len(names), rate, p50, p99, len(lat))
+}
+
+// engineProcess is `monkonomy engine` running in a process of its own.
+type engineProcess struct{ cmd *exec.Cmd }
+
+// startEngineProcess runs `monkonomy engine` on the test market until the benchmark ends.
+func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, settings protocol.Settings) *engineProcess {
+	cfg := filepath.Join(b.TempDir(), "market.json")
+	data, err := json.Marshal(settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var logs strings.Builder
+	cmd := exec.Command(bin, "engine", "--redis", srv.URL(), "--market", testMarket.String(), "--config", cfg, "--http", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("monkonomy engine: %v\n%s", err, logs.String())
+		}
+	})
+	return &engineProcess{cmd: cmd}
+}
+
+// cpu is the CPU time the engine process has used so far.
+func (p *engineProcess) cpu(b *testing.B) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses: utime and stime are the
+	// 12th and 13th, in clock ticks of 1/100 s.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

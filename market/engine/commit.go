@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,14 +24,16 @@ type outbox struct {
 	dirty   []*traderState
 	zadd    []redis.Z
 	zrem    []any
-	acks    [][]any // one XACK per stream
+	cursors []any // HSET arguments: stream key, entry id of its last entry in this batch
 	json    []byte
 
-	events   []event
-	replies  []pendingReply
-	ticked   bool
-	announce bool // rebuild the HTTP view after the commit
-	phased   bool // the phase changed
+	events    []event
+	replies   []pendingReply
+	ticked    bool
+	announce  bool  // rebuild the HTTP view after the commit
+	phased    bool  // the phase changed
+	view      *view // the HTTP view as of this batch, when it changed
+	standings bool  // publish the leaderboard with the view
 }
 
 type pendingResult struct {
@@ -46,7 +49,7 @@ type pendingReply struct {
 
 func (o *outbox) empty() bool {
 	return len(o.cmds) == 0 && len(o.journal) == 0 && len(o.dirty) == 0 && len(o.zadd) == 0 &&
-		len(o.zrem) == 0 && len(o.acks) == 0 && len(o.replies) == 0 && !o.announce
+		len(o.zrem) == 0 && len(o.cursors) == 0 && len(o.replies) == 0 && !o.announce
 }
 
 // cmd starts a command in the argument store; end closes it.
@@ -60,17 +63,9 @@ func (o *outbox) end(start int) {
 	o.cmds = append(o.cmds, o.args[start:len(o.args):len(o.args)])
 }
 
-// ack starts the XACK of a stream; the ids are appended to what it returns.
-func (o *outbox) ack(stream string, n int) []any {
-	// Not in the argument store: XACK arguments are appended while results are queued.
-	a := make([]any, 0, 3+n)
-	return append(a, "XACK", stream, protocol.EngineGroup)
-}
-
-func (o *outbox) setAck(ids []any) {
-	if len(ids) > 3 {
-		o.acks = append(o.acks, ids)
-	}
+// cursor moves the cursor of a stream to the last entry of it this batch applied.
+func (o *outbox) cursor(stream, last string) {
+	o.cursors = append(o.cursors, stream, last)
 }
 
 // resultKey is a trader's order id.
@@ -101,6 +96,13 @@ func (o *outbox) result(s *session, t *traderState, id string, r rules.Result, o
 // repeatResult queues the same result again (a retried id within one batch).
 func (o *outbox) repeatResult(t *traderState, first int) {
 	o.cmds = append(o.cmds, o.cmds[o.results[first].cmd])
+	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
+}
+
+// copyResult queues again a result of another outbox (a retried id of the batch on its way
+// to Redis).
+func (o *outbox) copyResult(t *traderState, from *outbox, first int) {
+	o.end(o.cmd(from.cmds[from.results[first].cmd]...))
 	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
 }
 
@@ -171,19 +173,38 @@ func (s *session) watch(ctx context.Context) error {
 	return nil
 }
 
-// commit writes the outbox in one MULTI/EXEC that only succeeds while this engine holds the
-// lease, and watches the lease again for the next one in the same round trip.
-func (s *session) commit(ctx context.Context) error {
-	_, err := s.commitAndRead(ctx, false)
-	return err
+// flight is a batch on its way to Redis: its MULTI/EXEC is being written while the session
+// applies the next batch.
+type flight struct {
+	o     *outbox
+	exec  *redis.Cmd
+	get   *redis.StringCmd
+	began time.Time
+	done  chan struct{}
 }
 
-// commitAndRead commits, and with readNext also reads the next batch of orders in the same
-// round trip, after the transaction. It returns nil when there was nothing to read.
-func (s *session) commitAndRead(ctx context.Context, readNext bool) (*readBatch, error) {
-	e, k, o := s.e, s.e.keys, &s.out
+// commit writes the outbox and waits until Redis has it.
+func (s *session) commit(ctx context.Context) error {
+	if err := s.send(ctx); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// send writes the outbox in one MULTI/EXEC that only succeeds while this engine holds the
+// lease, and watches the lease again for the next one in the same round trip. It does not
+// wait for Redis: the session goes on applying the next batch into a fresh outbox while
+// this one is written, and only the next send (or wait) waits for it. Nothing of a batch is
+// published (results remembered, events, gibb replies, the HTTP view) before its EXEC
+// succeeded, and a batch is sent only after the one before it succeeded, so a lost lease
+// stops the session with nothing of the applied but unwritten batch visible.
+func (s *session) send(ctx context.Context) error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	e, k, o := s.e, s.e.keys, s.out
 	if s.watched != s.token {
-		return nil, errLeaseLost
+		return errLeaseLost
 	}
 	began := e.clk.Now()
 	p := s.conn.Pipeline()
@@ -209,6 +230,8 @@ func (s *session) commitAndRead(ctx context.Context, readNext bool) (*readBatch,
 			o.json = protocol.AppendAccountJSON(o.json, a, a.Score(penalty))
 			hset = append(hset, t.name, o.json[start:len(o.json):len(o.json)])
 			zadd = append(zadd, a.Score(penalty), t.name)
+			// The next batch marks it again when it changes it.
+			t.dirty = false
 		}
 		p.Do(ctx, hset...)
 		p.Do(ctx, zadd...)
@@ -225,89 +248,120 @@ func (s *session) commitAndRead(ctx context.Context, readNext bool) (*readBatch,
 	if len(o.zrem) > 0 {
 		p.Do(ctx, append([]any{"ZREM", k.Harvests()}, o.zrem...)...)
 	}
-	for _, a := range o.acks {
-		p.Do(ctx, a...)
+	if len(o.cursors) > 0 {
+		p.Do(ctx, append([]any{"HSET", k.Cursors()}, o.cursors...)...)
 	}
 	st, err := json.Marshal(s.m.State())
 	if err != nil {
-		return nil, fmt.Errorf("encode market state: %w", err)
+		return fmt.Errorf("encode market state: %w", err)
 	}
 	p.Do(ctx, "HSET", k.State(), stateRules, st, stateConfig, e.cfgJSON, stateBatch, s.batch,
 		statePausedBy, s.pausedBy, stateUpdated, protocol.FormatTime(began))
 	p.Do(ctx, "SET", k.Lease(), s.token, "PX", e.opts.LeaseTTL.Milliseconds())
-	exec := p.Do(ctx, "EXEC")
+	f := &flight{o: o, began: began, done: make(chan struct{})}
+	f.exec = p.Do(ctx, "EXEC")
 	p.Do(ctx, "WATCH", k.Lease())
-	get := p.Get(ctx, k.Lease())
-	var readArgs *redis.XReadGroupArgs
-	var read *redis.XStreamSliceCmd
-	if readNext {
-		readArgs = s.readArgs(-1)
-		read = p.XReadGroup(ctx, readArgs)
+	f.get = p.Get(ctx, k.Lease())
+	// What the HTTP API will show once the batch is written: the market as of this batch,
+	// not as of the next one, which is applied meanwhile.
+	if o.ticked || o.announce || !s.viewed {
+		o.view = s.buildView()
+		o.standings = s.standingsDirty || o.ticked
+		s.standingsDirty = false
+		s.viewed = true
 	}
-	_, _ = p.Exec(ctx)
-	if err := exec.Err(); err != nil {
+	go func() {
+		defer close(f.done)
+		_, _ = p.Exec(ctx)
+	}()
+	s.flying = f
+	s.out, s.spare = s.spare, o
+	return nil
+}
+
+// wait waits until the batch on its way to Redis is written, and publishes it.
+func (s *session) wait() error {
+	f := s.flying
+	if f == nil {
+		return nil
+	}
+	<-f.done
+	s.flying = nil
+	err := s.landed(f)
+	if err != nil {
+		refuse(f.o.replies)
+	} else {
+		s.published(f.o)
+	}
+	s.reset(f.o)
+	return err
+}
+
+// landing is closed when the batch on its way to Redis is written (nil when none is).
+func (s *session) landing() <-chan struct{} {
+	if s.flying == nil {
+		return nil
+	}
+	return s.flying.done
+}
+
+// landed checks how the EXEC of a flight went and remembers the results it wrote.
+func (s *session) landed(f *flight) error {
+	e := s.e
+	if err := f.exec.Err(); err != nil {
 		if errors.Is(err, redis.Nil) {
-			return nil, errLeaseLost
+			return errLeaseLost
 		}
-		return nil, fmt.Errorf("write batch to Redis: %w", err)
+		return fmt.Errorf("write batch to Redis: %w", err)
 	}
-	replies, _ := exec.Val().([]any)
+	replies, _ := f.exec.Val().([]any)
 	for i, r := range replies {
 		if err, ok := r.(error); ok {
-			return nil, fmt.Errorf("write batch to Redis: command %d: %w", i, err)
+			return fmt.Errorf("write batch to Redis: command %d: %w", i, err)
 		}
 	}
-	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("watch lease: %w", err)
+	if err := f.get.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("watch lease: %w", err)
 	}
-	s.watched = get.Val()
-	for _, r := range o.results {
+	s.watched = f.get.Val()
+	for _, r := range f.o.results {
 		id, _ := replies[r.cmd].(string)
 		if r.t.loaded {
 			r.t.remember(r.id, id, int(e.opts.ResultsMaxLen))
 		}
 	}
 	s.lastCommit = e.clk.Now()
-	e.metrics.apply.Observe(s.lastCommit.Sub(began).Seconds())
-	s.published(o)
-	s.reset()
-	if read == nil {
-		return nil, nil
-	}
-	res, err := read.Result()
-	b := s.newBatch(readArgs, res, err)
-	if b.err != nil {
-		return nil, b.err
-	}
-	if b.orders() == 0 {
-		e.caughtUp.Store(true)
-		return nil, nil
-	}
-	return b, nil
+	e.metrics.apply.Observe(s.lastCommit.Sub(f.began).Seconds())
+	return nil
 }
 
-// reset empties the outbox for the next batch, keeping its memory.
-func (s *session) reset() {
-	o := &s.out
+// refuse answers gibbs from people that were not saved.
+func refuse(replies []pendingReply) {
+	for _, r := range replies {
+		r.req.reply <- gibbReply{status: http.StatusServiceUnavailable, err: "the engine stopped before the gibb was saved; post it again"}
+	}
+}
+
+// reset empties an outbox for a later batch, keeping its memory.
+func (s *session) reset(o *outbox) {
 	clear(o.args)
 	o.args = o.args[:0]
 	o.cmds = o.cmds[:0]
 	o.results = o.results[:0]
 	clear(o.byID)
 	o.journal = o.journal[:0]
-	for _, t := range o.dirty {
-		t.dirty = false
-	}
 	o.dirty = o.dirty[:0]
 	o.zadd = o.zadd[:0]
 	o.zrem = o.zrem[:0]
-	o.acks = o.acks[:0]
+	clear(o.cursors)
+	o.cursors = o.cursors[:0]
 	o.events = o.events[:0]
 	o.replies = o.replies[:0]
-	o.ticked, o.announce, o.phased = false, false, false
+	o.ticked, o.announce, o.phased, o.standings = false, false, false, false
+	o.view = nil
 }
 
-// published tells the world what the last commit made true: events, replies, the view.
+// published tells the world what a written batch made true: events, replies, the view.
 func (s *session) published(o *outbox) {
 	e := s.e
 	for _, r := range o.replies {
@@ -316,15 +370,13 @@ func (s *session) published(o *outbox) {
 	for _, ev := range o.events {
 		e.hub.publish(ev)
 	}
-	if o.ticked || o.announce || e.view.Load() == nil {
-		v := s.buildView()
+	if v := o.view; v != nil {
 		e.view.Store(v)
 		if o.phased {
 			e.hub.publish(event{name: "phase", data: v.market})
 		}
-		if s.standingsDirty || o.ticked {
+		if o.standings {
 			e.hub.publish(event{name: "leaderboard", data: v.leaderboard})
-			s.standingsDirty = false
 		}
 	}
 }

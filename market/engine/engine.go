@@ -1,8 +1,9 @@
 // Package engine runs one market: it is the single writer of the market's state. It reads
 // the orders of every registered trader and the inbox from Redis Streams, applies them
 // with market/rules, and publishes ticks, results, gibbs and scores. Each batch is written
-// in one MULTI/EXEC together with the XACK of its orders, so a crash never loses or repeats
-// an order. A lease with a fencing token makes sure only one engine applies anything.
+// in one MULTI/EXEC together with the cursors that say which orders it applied, so a crash
+// never loses or repeats an order. A lease with a fencing token makes sure only one engine
+// applies anything.
 //
 // It also serves the dashboard, its JSON API, Server-Sent Events and Prometheus metrics.
 package engine
@@ -50,10 +51,6 @@ type Options struct {
 	// with MAXLEN ~). ResultsMaxLen is also how many results of each trader the engine
 	// remembers to answer a retried order id with its first result. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
-	// OrphanIdle is how long an order may stay read but unacknowledged before the leading
-	// engine applies it anyway: an engine that lost its lease may have read orders just
-	// after another one took over, and nobody else would apply them. [30s]
-	OrphanIdle time.Duration
 	// Owner names this engine in the lease; it defaults to the host name, process id
 	// and a random suffix.
 	Owner string
@@ -83,9 +80,6 @@ func (o *Options) setDefaults() error {
 	def(&o.GibbsMaxLen, 10_000)
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 5 * time.Second
-	}
-	if o.OrphanIdle <= 0 {
-		o.OrphanIdle = 30 * time.Second
 	}
 	if o.Owner == "" {
 		host, _ := os.Hostname()

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
@@ -78,39 +77,40 @@ func TestEngineCarriesOnAfterRedisRestarts(t *testing.T) {
 	}
 }
 
-func TestOrdersReadByADeposedEngineAreAppliedOnce(t *testing.T) {
+func TestRestartedEngineReadsOnAfterWhatItWrote(t *testing.T) {
 	_, rdb := newRedis(t)
 	ctx := context.Background()
 	register(t, rdb, "alice")
-	e := startEngine(t, rdb, steadySettings(30*time.Millisecond), func(o *Options) { o.OrphanIdle = 300 * time.Millisecond })
-	eventually(t, "the engine to lead", e.Leading)
+	e := startEngine(t, rdb, steadySettings(30*time.Millisecond))
+	send(t, rdb, "alice", rules.Order{ID: "first", Kind: rules.KindFeed, Qty: 1})
+	resultOf(t, rdb, "alice", "first")
+	e.stop(t)
 
-	// An engine that has just lost its lease reads carol's order and dies before applying
-	// it: the order is read in the engine's consumer group but never acknowledged.
-	send(t, rdb, "carol", rules.Order{ID: "orphan", Kind: rules.KindFeed, Qty: 1})
-	stream := testMarket.Keys().Orders("carol")
-	if err := rdb.XGroupCreate(ctx, stream, "engine", "0").Err(); err != nil {
-		t.Fatal(err)
+	// While no engine runs: a new order, and the first one again (a trader's retry).
+	send(t, rdb, "alice", rules.Order{ID: "second", Kind: rules.KindFeed, Qty: 1})
+	last := sendRaw(t, rdb, "alice", protocol.AppendOrder(nil, rules.Order{ID: "first", Kind: rules.KindFeed, Qty: 1})...)
+	e = startEngine(t, rdb, steadySettings(30*time.Millisecond))
+	first := resultsFor(t, rdb, "alice", "first", 2)
+	if first[0].Account.Fed != 1 || first[1] != withEntry(first[0], first[1].EntryID) {
+		t.Errorf("the retried order got %+v, want its first result %+v again", first[1], first[0])
 	}
-	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "engine", Consumer: "engine",
-		Streams: []string{stream, ">"}, Count: 10, Block: -1}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	register(t, rdb, "carol")
-
-	r := resultOf(t, rdb, "carol", "orphan")
-	if r.Status != rules.StatusAccepted || r.Account.Fed != 1 {
-		t.Errorf("the orphaned order was answered %+v, want accepted with 1 monkey fed", r)
-	}
-	time.Sleep(time.Second) // several more sweeps
-	if n := len(resultsFor(t, rdb, "carol", "orphan", 1)); n != 1 {
-		t.Errorf("the orphaned order has %d results, want exactly 1", n)
-	}
-	if n, err := rdb.XPending(ctx, stream, "engine").Result(); err != nil || n.Count != 0 {
-		t.Errorf("orders still pending after the sweep: %+v, %v", n, err)
+	if r := resultOf(t, rdb, "alice", "second"); r.Account.Fed != 2 {
+		t.Errorf("the order sent while no engine ran: %+v, want 2 monkeys fed in all", r)
 	}
 	e.stop(t)
+	if n := len(results(t, rdb, "alice")); n != 3 {
+		t.Errorf("alice has %d results, want 3: one per order", n)
+	}
+	cursor, err := rdb.HGet(ctx, testMarket.Keys().Cursors(), testMarket.Keys().Orders("alice")).Result()
+	if err != nil || cursor != last {
+		t.Errorf("alice's cursor is %q (%v), want the entry id of her last order %q", cursor, err, last)
+	}
 	audit(t, rdb)
+}
+
+func withEntry(r protocol.Result, id string) protocol.Result {
+	r.EntryID = id
+	return r
 }
 
 func TestEngineThatLostTheLeaseLeadsAgainOnceItIsFree(t *testing.T) {

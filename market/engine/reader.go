@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
+	"github.com/redis/go-redis/v9"
 )
 
-// readBatch is what one XREADGROUP returned.
+// readBatch is what one XREAD returned.
 type readBatch struct {
 	streams []redis.XStream
 	read    time.Time
@@ -30,31 +28,52 @@ func (b *readBatch) orders() int {
 	return n
 }
 
-// readArgs are the arguments of the XREADGROUP that reads new orders of every registered
-// trader and the inbox.
-func (s *session) readArgs(block time.Duration) *redis.XReadGroupArgs {
-	keys := *s.streams.Load()
-	count := s.readCount(len(keys))
-	args := make([]string, 0, 2*len(keys))
-	args = append(args, keys...)
-	for range keys {
-		args = append(args, ">")
+// readFrom is a stream the reader reads, and where to start when it is new to the reader.
+type readFrom struct {
+	key   string
+	after string // entry id of the last entry applied from it
+}
+
+// reader reads the orders of every registered trader and the inbox with XREAD, after the
+// last entry it read of each. It starts after the cursors the session restored, and runs
+// ahead of what is written: what it read is applied in the order it was read, and the
+// cursors move in Redis with the batch that applied it.
+type reader struct {
+	s   *session
+	pos map[string]string // stream key → entry id of the last entry read
+}
+
+// args are the arguments of the XREAD that reads new orders of every registered trader
+// and the inbox.
+func (r *reader) args(block time.Duration) *redis.XReadArgs {
+	from := *r.s.streams.Load()
+	args := make([]string, 2*len(from))
+	for i, f := range from {
+		args[i] = f.key
+		if p, ok := r.pos[f.key]; ok {
+			args[len(from)+i] = p
+		} else {
+			args[len(from)+i] = f.after
+		}
 	}
-	return &redis.XReadGroupArgs{Group: protocol.EngineGroup, Consumer: protocol.EngineGroup,
-		Streams: args, Count: count, Block: block}
+	return &redis.XReadArgs{Streams: args, Count: r.s.readCount(len(from)), Block: block}
 }
 
 // readCount is how many orders a read takes from each of n streams: BatchSize in all,
 // and at least a few from each.
 func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n), 32) }
 
-// newBatch makes a batch of what an XREADGROUP returned; nothing new is an empty batch.
-func (s *session) newBatch(a *redis.XReadGroupArgs, res []redis.XStream, err error) *readBatch {
-	b := &readBatch{streams: res, read: s.e.clk.Now()}
+// batch makes a batch of what an XREAD returned and moves the reader past it; nothing new
+// is an empty batch.
+func (r *reader) batch(a *redis.XReadArgs, res []redis.XStream, err error) *readBatch {
+	b := &readBatch{streams: res, read: r.s.e.clk.Now()}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		b.err = fmt.Errorf("read orders: %w", err)
 	}
 	for _, st := range res {
+		if n := len(st.Messages); n > 0 {
+			r.pos[st.Stream] = st.Messages[n-1].ID
+		}
 		if int64(len(st.Messages)) >= a.Count {
 			b.full = true
 		}
@@ -62,12 +81,11 @@ func (s *session) newBatch(a *redis.XReadGroupArgs, res []redis.XStream, err err
 	return b
 }
 
-// read reads orders whenever the loop asks for it, waiting up to a moment for new ones, and
-// hands what it read (maybe nothing) to the loop. The loop asks when it has nothing to do,
-// and when a full batch says more orders are waiting than one read takes; otherwise it
-// reads in the round trip of each commit (see session.loop).
-func (s *session) read(ctx context.Context, want <-chan struct{}, out chan<- *readBatch) {
-	e := s.e
+// run reads orders whenever the loop asks for it, waiting up to a moment for new ones, and
+// hands what it read (maybe nothing) to the loop. The loop asks again as soon as it has a
+// batch, so the next one is read while this one is applied and written.
+func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *readBatch) {
+	e := r.s.e
 	block := min(max(e.cfg.TickInterval/2, 10*time.Millisecond), 100*time.Millisecond)
 	for {
 		select {
@@ -75,13 +93,13 @@ func (s *session) read(ctx context.Context, want <-chan struct{}, out chan<- *re
 		case <-ctx.Done():
 			return
 		}
-		a := s.readArgs(block)
-		res, err := e.rdb.XReadGroup(ctx, a).Result()
+		a := r.args(block)
+		res, err := e.rdb.XRead(ctx, a).Result()
 		if ctx.Err() != nil {
 			return
 		}
 		select {
-		case out <- s.newBatch(a, res, err):
+		case out <- r.batch(a, res, err):
 		case <-ctx.Done():
 			return
 		}

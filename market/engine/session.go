@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,20 +41,23 @@ type session struct {
 	batch    int64  // journal entries written
 	pausedBy string
 
-	traders  map[string]*traderState // by name
-	byStream map[string]*traderState // by orders stream key
-	streams  atomic.Pointer[[]string]
+	traders  map[string]*traderState    // by name
+	byStream map[string]*traderState    // by orders stream key
+	streams  atomic.Pointer[[]readFrom] // what the reader reads
+	cursors  map[string]string          // stream key → last entry applied, as restored
 	harvests harvestQueue
 
 	wallMark       time.Time // wall-clock time up to which market time is counted
 	lastCommit     time.Time
-	lastSweep      time.Time
 	refreshAt      time.Time
 	tickMs         int64
 	durationMs     int64
 	standingsDirty bool
 
-	out outbox
+	out    *outbox // the batch being applied
+	spare  *outbox // the batch on its way to Redis, or an empty one
+	flying *flight // the batch on its way to Redis
+	viewed bool    // the HTTP view was built in this session
 
 	counters []prometheus.Counter // answered orders, by status
 	repeated prometheus.Counter
@@ -96,13 +98,17 @@ func (t *traderState) remember(id, entryID string, capacity int) {
 // fails.
 func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	s := &session{e: e, token: token, traders: map[string]*traderState{}, byStream: map[string]*traderState{},
-		tickMs: e.cfg.TickInterval.Milliseconds(), durationMs: e.opts.Settings.Duration.Milliseconds()}
+		tickMs: e.cfg.TickInterval.Milliseconds(), durationMs: e.opts.Settings.Duration.Milliseconds(),
+		out: &outbox{}, spare: &outbox{}}
 	s.conn = e.rdb.Conn()
 	defer s.conn.Close()
 	defer func() {
-		for _, r := range s.out.replies {
-			r.req.reply <- gibbReply{status: http.StatusServiceUnavailable, err: "the engine stopped before the gibb was saved; post it again"}
+		// The batch on its way to Redis is written or not; either way it is over before
+		// the connection closes.
+		if werr := s.wait(); err == nil {
+			err = werr
 		}
+		refuse(s.out.replies)
 		if !errors.Is(err, errLeaseLost) {
 			// Stopping or starting over: a successor (or this engine) need not wait.
 			e.release(token)
@@ -118,18 +124,16 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	if err := s.commit(ctx); err != nil {
 		return err
 	}
-	if err := s.recoverPending(ctx); err != nil {
-		return err
-	}
 	rctx, cancel := context.WithCancel(ctx)
 	want, batches := make(chan struct{}, 1), make(chan *readBatch, 1)
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		s.read(rctx, want, batches)
+		r := &reader{s: s, pos: map[string]string{}}
+		r.run(rctx, want, batches)
 	}()
-	// What the reader reads after the loop stopped stays pending: wait for it, so that the
-	// next session of this engine finds it among the pending orders it applies first.
+	// What the reader read but the loop did not apply is read again after the cursors by
+	// the next session; the reader ends with this one.
 	defer func() {
 		cancel()
 		<-readerDone
@@ -144,10 +148,12 @@ func (s *session) restore(ctx context.Context) error {
 	stC := p.HGetAll(ctx, k.State())
 	accC := p.HGetAll(ctx, k.Accounts())
 	hvC := p.ZRangeWithScores(ctx, k.Harvests(), 0, -1)
+	curC := p.HGetAll(ctx, k.Cursors())
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("load market %s from Redis: %w", e.opts.Market, err)
 	}
 	st := stC.Val()
+	s.cursors = curC.Val()
 	accounts := map[string]rules.Account{}
 	for name, v := range accC.Val() {
 		_, a, err := protocol.DecodeAccount(v)
@@ -197,16 +203,11 @@ func (s *session) restore(ctx context.Context) error {
 	if err := s.refreshTraders(ctx); err != nil {
 		return err
 	}
-	if err := s.e.rdb.XGroupCreateMkStream(ctx, k.Inbox(), protocol.EngineGroup, "0").Err(); err != nil && !isBusyGroup(err) {
-		return fmt.Errorf("create consumer group on %s: %w", k.Inbox(), err)
-	}
 	s.publishStreams()
 	e.log.Info("Restored the market", "phase", s.m.Phase().String(), "tick", s.m.LastTick().Seq,
 		"traders", len(s.traders), "harvests", len(s.harvests), "batch", s.batch)
 	return nil
 }
-
-func isBusyGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") }
 
 // start opens the market unless its settings suspend it, and pauses it when they do.
 func (s *session) start() {
@@ -346,18 +347,8 @@ func (s *session) refreshTraders(ctx context.Context) error {
 	if len(added) == 0 {
 		return nil
 	}
-	// One round trip for all: a restarted engine finds every trader new.
-	p := e.rdb.Pipeline()
-	groups := make([]*redis.StatusCmd, len(added))
-	for i, a := range added {
-		groups[i] = p.XGroupCreateMkStream(ctx, e.keys.Orders(a.name), protocol.EngineGroup, "0")
-	}
-	_, _ = p.Exec(ctx)
-	for i, a := range added {
+	for _, a := range added {
 		key := e.keys.Orders(a.name)
-		if err := groups[i].Err(); err != nil && !isBusyGroup(err) {
-			return fmt.Errorf("create consumer group on %s: %w", key, err)
-		}
 		t := &traderState{name: a.name, team: a.info.Team, ordersKey: key, results: e.keys.Results(a.name), seen: map[string]string{}}
 		s.traders[a.name], s.byStream[key] = t, t
 		if s.m.AddTrader(a.name) {
@@ -371,15 +362,23 @@ func (s *session) refreshTraders(ctx context.Context) error {
 	return nil
 }
 
-// publishStreams hands the reader the streams to read: the inbox and every trader's orders.
+// publishStreams hands the reader the streams to read: the inbox and every trader's orders,
+// each after its restored cursor (from the start when it has none).
 func (s *session) publishStreams() {
-	keys := make([]string, 0, len(s.traders)+1)
-	keys = append(keys, s.e.keys.Inbox())
+	from := make([]readFrom, 0, len(s.traders)+1)
+	from = append(from, s.readFrom(s.e.keys.Inbox()))
 	for _, t := range s.traders {
-		keys = append(keys, t.ordersKey)
+		from = append(from, s.readFrom(t.ordersKey))
 	}
-	slices.Sort(keys[1:])
-	s.streams.Store(&keys)
+	slices.SortFunc(from[1:], func(a, b readFrom) int { return strings.Compare(a.key, b.key) })
+	s.streams.Store(&from)
+}
+
+func (s *session) readFrom(key string) readFrom {
+	if c, ok := s.cursors[key]; ok {
+		return readFrom{key: key, after: c}
+	}
+	return readFrom{key: key, after: "0"}
 }
 
 func (s *session) markDirty(t *traderState) {
@@ -391,45 +390,39 @@ func (s *session) markDirty(t *traderState) {
 
 // loop applies batches of orders, gibbs from people and the market clock until it fails.
 //
-// While orders keep coming, each commit also reads the next batch in the same round trip
-// (see commitAndRead), so an order waits for at most the batch being written before it is
-// read. When a read was full, more orders are already waiting: the reader reads the next
-// batch while this one is applied and written. Only when a read finds nothing does the
-// reader wait for new orders, and meanwhile the loop serves the clock and gibbs from
-// people. There is never more than one read at a time, so every trader's orders are applied
-// in order.
+// The reader reads the next batch while this one is applied, and each batch is written to
+// Redis while the next one is applied (see send), so the engine's own work and Redis's
+// overlap. There is never more than one read at a time, so every trader's orders are
+// applied in order. When a read finds nothing, the reader waits for new orders, and
+// meanwhile the loop serves the clock and gibbs from people.
 func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan *readBatch) error {
 	e := s.e
-	var next *readBatch // read with the last commit
-	reading := false    // the reader's read is under way
+	reading := false // the reader's read is under way
 	for {
-		b := next
-		next = nil
-		var req *gibbRequest
-		if b == nil {
-			if !reading {
-				want <- struct{}{}
-				reading = true
-			}
-			timer := e.clk.NewTimer(s.nextWake())
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return ctx.Err()
-			case b = <-batches:
-				reading = false
-			case req = <-e.gibbReqs:
-			case <-timer.C():
-			}
-			timer.Stop()
-		} else {
-			select {
-			case req = <-e.gibbReqs:
-			default:
-			}
+		if !reading {
+			want <- struct{}{}
+			reading = true
 		}
-		if b != nil && b.full && !reading {
-			// More orders are waiting: read them while this batch is applied and written.
+		var b *readBatch
+		var req *gibbRequest
+		timer := e.clk.NewTimer(s.nextWake())
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case b = <-batches:
+			reading = false
+		case req = <-e.gibbReqs:
+		case <-s.landing():
+			if err := s.wait(); err != nil {
+				timer.Stop()
+				return err
+			}
+		case <-timer.C():
+		}
+		timer.Stop()
+		if b != nil && !reading {
+			// Read the next orders while this batch is applied and written.
 			want <- struct{}{}
 			reading = true
 		}
@@ -450,100 +443,11 @@ func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan
 		if req != nil {
 			s.applyGibbRequest(req)
 		}
-		if e.clk.Since(s.lastSweep) >= e.opts.OrphanIdle/2 {
-			if err := s.sweepOrphans(ctx); err != nil {
-				return err
-			}
-		}
-		// Read along with this commit unless the reader is waiting for orders: two reads at
-		// once could hand a trader's orders to the loop out of order.
-		readNext := !reading && b != nil && b.orders() > 0
-		if !readNext && s.out.empty() && e.clk.Since(s.lastCommit) < e.opts.LeaseTTL/4 {
+		if s.out.empty() && (s.flying != nil || e.clk.Since(s.lastCommit) < e.opts.LeaseTTL/4) {
 			continue
 		}
-		var err error
-		if next, err = s.commitAndRead(ctx, readNext); err != nil {
+		if err := s.send(ctx); err != nil {
 			return err
 		}
 	}
-}
-
-// recoverPending applies the orders read before a crash but never acknowledged.
-func (s *session) recoverPending(ctx context.Context) error {
-	e := s.e
-	for {
-		keys := *s.streams.Load()
-		args := make([]string, 0, 2*len(keys))
-		args = append(args, keys...)
-		for range keys {
-			args = append(args, "0")
-		}
-		// As many per stream as a read of new orders takes: applying and writing a batch must
-		// take well less than the lease lasts.
-		res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: protocol.EngineGroup, Consumer: protocol.EngineGroup,
-			Streams: args, Count: s.readCount(len(keys)), Block: -1}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("read pending orders: %w", err)
-		}
-		n := 0
-		for _, st := range res {
-			n += len(st.Messages)
-		}
-		if n == 0 {
-			return nil
-		}
-		e.log.Info("Applying orders read before a restart", "orders", n)
-		if err := s.clockWork(ctx); err != nil {
-			return err
-		}
-		if err := s.applyBatch(ctx, &readBatch{streams: res, read: e.clk.Now()}); err != nil {
-			return err
-		}
-		if err := s.commit(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// sweepOrphans applies orders that were read but never acknowledged for longer than
-// OrphanIdle. This engine applies what it reads within one pass of its loop, so such orders
-// were read by an engine that had just lost its lease; without this they would wait for
-// the next restart. XAUTOCLAIM hands them to this engine's reading, and the batch that
-// applies them acknowledges them like any other.
-func (s *session) sweepOrphans(ctx context.Context) error {
-	e := s.e
-	s.lastSweep = e.clk.Now()
-	keys := *s.streams.Load()
-	pipe := e.rdb.Pipeline()
-	cmds := make([]*redis.XAutoClaimCmd, len(keys))
-	for i, key := range keys {
-		cmds[i] = pipe.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: key, Group: protocol.EngineGroup,
-			Consumer: protocol.EngineGroup, MinIdle: e.opts.OrphanIdle, Start: "0-0", Count: e.opts.BatchSize})
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isNoGroup(err) {
-		return fmt.Errorf("look for orders read by another engine: %w", err)
-	}
-	var orphans []redis.XStream
-	n := 0
-	for i, c := range cmds {
-		msgs, _, err := c.Result()
-		if err != nil || len(msgs) == 0 {
-			continue
-		}
-		orphans = append(orphans, redis.XStream{Stream: keys[i], Messages: msgs})
-		n += len(msgs)
-	}
-	if n == 0 {
-		return nil
-	}
-	e.log.Info("Applying orders left unacknowledged by another engine", "orders", n)
-	if err := s.applyBatch(ctx, &readBatch{streams: orphans, read: e.clk.Now()}); err != nil {
-		return err
-	}
-	return s.commit(ctx)
-}
-
-// isNoGroup reports a stream that has no consumer group yet: nothing was ever read there.
-func isNoGroup(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
 }

@@ -73,5 +73,8 @@ func (k Keys) Harvests() string             { return k.Prefix + "harvests" }
 func (k Keys) Journal() string              { return k.Prefix + "journal" }
 func (k Keys) Lease() string                { return k.Prefix + "lease" }
 
-// EngineGroup is the consumer group through which the engine reads orders and the inbox.
-const EngineGroup = "engine"
+// Cursors is a hash of stream key → the entry id of the last order (or inbox entry) the
+// engine applied from that stream. The engine writes it in the same MULTI/EXEC as the
+// batch that applied those entries and reads on after it, so an entry is applied exactly
+// once whenever the engine stops.
+func (k Keys) Cursors() string { return k.Prefix + "cursors" }
