@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages, when it is missing: redis-server (and
-# redis-cli) for the engine tests, chromium for the dashboard's browser test, Node.js and npm
+# redis-cli, and redis-benchmark for the engine's benchmark) for the engine tests, chromium for the dashboard's browser test, Node.js and npm
 # for the trader written in another language. Safe to run again.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
-command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null || need+=(redis-tools)
 command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)

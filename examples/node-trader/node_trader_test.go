@@ -16,7 +16,7 @@ import (
 	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
 
-const installHint = "Node.js 20 or later and npm are needed by this test: run `apt-get install -y nodejs npm`"
+const installHint = "Node.js 18.19 or later and npm are needed by this test: run `make setup` or `apt-get install -y nodejs npm`"
 
 // install copies the trader into a temporary folder and installs its locked dependencies
 // there, so the source folder keeps no node_modules.
@@ -27,7 +27,7 @@ func install(t *testing.T) string {
 			t.Fatal(installHint)
 		}
 	}
-	out, err := exec.Command("node", "-e", "process.exit(Number(process.versions.node.split('.')[0]) >= 20 ? 0 : 1)").CombinedOutput()
+	out, err := exec.Command("node", "-e", "const [a, b] = process.versions.node.split('.').map(Number); process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s (node says: %v %s)", installHint, err, out)
 	}

@@ -107,7 +107,7 @@ func cpuNow(b *testing.B, rdb *redis.Client) cpuUse {
 }
 
 // reportCPU reports the CPU time per order since start, of Redis and of this process (the
-// engine and the simulated traders).
+// engine when it runs in it, and the simulated traders that follow their results).
 func reportCPU(b *testing.B, rdb *redis.Client, start cpuUse, orders int) {
 	end := cpuNow(b, rdb)
 	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 / float64(orders) }

@@ -264,11 +264,11 @@ func (s *session) send(ctx context.Context) error {
 	f.get = p.Get(ctx, k.Lease())
 	// What the HTTP API will show once the batch is written: the market as of this batch,
 	// not as of the next one, which is applied meanwhile.
-	if o.ticked || o.announce || !s.viewed {
+	// (The first batch of a session announces the market: see start.)
+	if o.ticked || o.announce {
 		o.view = s.buildView()
 		o.standings = s.standingsDirty || o.ticked
 		s.standingsDirty = false
-		s.viewed = true
 	}
 	go func() {
 		defer close(f.done)
@@ -293,7 +293,7 @@ func (s *session) wait() error {
 	} else {
 		s.published(f.o)
 	}
-	s.reset(f.o)
+	f.o.reset()
 	return err
 }
 
@@ -343,7 +343,7 @@ func refuse(replies []pendingReply) {
 }
 
 // reset empties an outbox for a later batch, keeping its memory.
-func (s *session) reset(o *outbox) {
+func (o *outbox) reset() {
 	clear(o.args)
 	o.args = o.args[:0]
 	o.cmds = o.cmds[:0]

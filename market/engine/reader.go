@@ -1,14 +1,16 @@
 package engine
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/monkonomy/monkonomy/market/rules"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/monkonomy/monkonomy/market/rules"
 )
 
 // readBatch is what one XREAD returned.
@@ -19,25 +21,10 @@ type readBatch struct {
 	err     error
 }
 
-// orders counts the entries of the batch.
-func (b *readBatch) orders() int {
-	n := 0
-	for _, st := range b.streams {
-		n += len(st.Messages)
-	}
-	return n
-}
-
-// readFrom is a stream the reader reads, and where to start when it is new to the reader.
-type readFrom struct {
-	key   string
-	after string // entry id of the last entry applied from it
-}
-
 // reader reads the orders of every registered trader and the inbox with XREAD, after the
-// last entry it read of each. It starts after the cursors the session restored, and runs
-// ahead of what is written: what it read is applied in the order it was read, and the
-// cursors move in Redis with the batch that applied it.
+// last entry it read of each. It starts after the cursors the session restored (a stream
+// without one from its start), and runs ahead of what is written: what it read is applied
+// in the order it was read, and the cursors move in Redis with the batch that applied it.
 type reader struct {
 	s   *session
 	pos map[string]string // stream key → entry id of the last entry read
@@ -46,17 +33,13 @@ type reader struct {
 // args are the arguments of the XREAD that reads new orders of every registered trader
 // and the inbox.
 func (r *reader) args(block time.Duration) *redis.XReadArgs {
-	from := *r.s.streams.Load()
-	args := make([]string, 2*len(from))
-	for i, f := range from {
-		args[i] = f.key
-		if p, ok := r.pos[f.key]; ok {
-			args[len(from)+i] = p
-		} else {
-			args[len(from)+i] = f.after
-		}
+	keys := *r.s.streams.Load()
+	args := make([]string, 2*len(keys))
+	copy(args, keys)
+	for i, key := range keys {
+		args[len(keys)+i] = cmp.Or(r.pos[key], "0")
 	}
-	return &redis.XReadArgs{Streams: args, Count: r.s.readCount(len(from)), Block: block}
+	return &redis.XReadArgs{Streams: args, Count: r.s.readCount(len(keys)), Block: block}
 }
 
 // readCount is how many orders a read takes from each of n streams: BatchSize in all,

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,10 +41,10 @@ type session struct {
 	batch    int64  // journal entries written
 	pausedBy string
 
-	traders  map[string]*traderState    // by name
-	byStream map[string]*traderState    // by orders stream key
-	streams  atomic.Pointer[[]readFrom] // what the reader reads
-	cursors  map[string]string          // stream key → last entry applied, as restored
+	traders  map[string]*traderState  // by name
+	byStream map[string]*traderState  // by orders stream key
+	streams  atomic.Pointer[[]string] // what the reader reads
+	cursors  map[string]string        // stream key → last entry applied, as restored
 	harvests harvestQueue
 
 	wallMark       time.Time // wall-clock time up to which market time is counted
@@ -57,7 +57,6 @@ type session struct {
 	out    *outbox // the batch being applied
 	spare  *outbox // the batch on its way to Redis, or an empty one
 	flying *flight // the batch on its way to Redis
-	viewed bool    // the HTTP view was built in this session
 
 	counters []prometheus.Counter // answered orders, by status
 	repeated prometheus.Counter
@@ -129,7 +128,7 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		r := &reader{s: s, pos: map[string]string{}}
+		r := &reader{s: s, pos: maps.Clone(s.cursors)}
 		r.run(rctx, want, batches)
 	}()
 	// What the reader read but the loop did not apply is read again after the cursors by
@@ -362,23 +361,15 @@ func (s *session) refreshTraders(ctx context.Context) error {
 	return nil
 }
 
-// publishStreams hands the reader the streams to read: the inbox and every trader's orders,
-// each after its restored cursor (from the start when it has none).
+// publishStreams hands the reader the streams to read: the inbox and every trader's orders.
 func (s *session) publishStreams() {
-	from := make([]readFrom, 0, len(s.traders)+1)
-	from = append(from, s.readFrom(s.e.keys.Inbox()))
+	keys := make([]string, 0, len(s.traders)+1)
+	keys = append(keys, s.e.keys.Inbox())
 	for _, t := range s.traders {
-		from = append(from, s.readFrom(t.ordersKey))
+		keys = append(keys, t.ordersKey)
 	}
-	slices.SortFunc(from[1:], func(a, b readFrom) int { return strings.Compare(a.key, b.key) })
-	s.streams.Store(&from)
-}
-
-func (s *session) readFrom(key string) readFrom {
-	if c, ok := s.cursors[key]; ok {
-		return readFrom{key: key, after: c}
-	}
-	return readFrom{key: key, after: "0"}
+	slices.Sort(keys[1:])
+	s.streams.Store(&keys)
 }
 
 func (s *session) markDirty(t *traderState) {
@@ -397,12 +388,8 @@ func (s *session) markDirty(t *traderState) {
 // meanwhile the loop serves the clock and gibbs from people.
 func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan *readBatch) error {
 	e := s.e
-	reading := false // the reader's read is under way
+	want <- struct{}{}
 	for {
-		if !reading {
-			want <- struct{}{}
-			reading = true
-		}
 		var b *readBatch
 		var req *gibbRequest
 		timer := e.clk.NewTimer(s.nextWake())
@@ -411,7 +398,8 @@ func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan
 			timer.Stop()
 			return ctx.Err()
 		case b = <-batches:
-			reading = false
+			// Read the next orders while this batch is applied and written.
+			want <- struct{}{}
 		case req = <-e.gibbReqs:
 		case <-s.landing():
 			if err := s.wait(); err != nil {
@@ -421,11 +409,6 @@ func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan
 		case <-timer.C():
 		}
 		timer.Stop()
-		if b != nil && !reading {
-			// Read the next orders while this batch is applied and written.
-			want <- struct{}{}
-			reading = true
-		}
 		if err := s.clockWork(ctx); err != nil {
 			return err
 		}
