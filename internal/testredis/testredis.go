@@ -3,7 +3,6 @@
 package testredis
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -146,23 +144,6 @@ func (s *Server) Restart() {
 		s.t.Fatal(InstallHint)
 	}
 	s.start(bin)
-}
-
-// Version returns the server's version, e.g. "7.0.15".
-func (s *Server) Version() string {
-	c := s.Client()
-	defer c.Close()
-	info, err := c.Info(context.Background(), "server").Result()
-	if err != nil {
-		return ""
-	}
-	sc := bufio.NewScanner(strings.NewReader(info))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "redis_version:"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func freePort() (int, error) {

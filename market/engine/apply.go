@@ -19,11 +19,15 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 	if err := s.loadSeen(ctx, b); err != nil {
 		return err
 	}
-	oldest := int64(-1)
+	if len(b.streams) == 0 {
+		return nil
+	}
+	oldest, n := int64(-1), 0
 	for _, st := range b.streams {
 		if len(st.Messages) == 0 {
 			continue
 		}
+		n += len(st.Messages)
 		s.out.cursor(st.Stream, st.Messages[len(st.Messages)-1].ID)
 		if st.Stream == e.keys.Inbox() {
 			for _, msg := range st.Messages {
@@ -31,17 +35,13 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 			}
 			continue
 		}
-		t := s.byStream[st.Stream]
-		if t == nil {
-			// Read before its trader was removed from the registry: drop.
-			e.log.Error("Dropped orders of a trader that is no longer registered", "stream", st.Stream, "orders", len(st.Messages))
-			e.metrics.invalid.WithLabelValues("orders").Add(float64(len(st.Messages)))
-			continue
+		// Entry ids grow along a stream: its first entry is its oldest.
+		if ms := entryMs(st.Messages[0].ID); ms > 0 && (oldest < 0 || ms < oldest) {
+			oldest = ms
 		}
+		// The reader reads the inbox and the streams of registered traders only.
+		t := s.byStream[st.Stream]
 		for _, msg := range st.Messages {
-			if ms := entryMs(msg.ID); ms > 0 && (oldest < 0 || ms < oldest) {
-				oldest = ms
-			}
 			if err := s.applyOrder(ctx, t, msg); err != nil {
 				return err
 			}
@@ -49,10 +49,6 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 	}
 	if oldest > 0 {
 		e.metrics.lag.Set(max(0, float64(b.read.UnixMilli()-oldest)/1000))
-	}
-	n := 0
-	for _, st := range b.streams {
-		n += len(st.Messages)
 	}
 	e.metrics.batchSize.Observe(float64(n))
 	return nil
@@ -80,15 +76,14 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 		e.log.Info("Received an order that cannot be understood", "trader", t.name, "entry", msg.ID, "reason", o.Invalid)
 	}
 	if o.ID != msg.ID {
+		// The same id earlier in this batch, or in the batch on its way to Redis.
 		if first, ok := s.out.sameBatch(t, o.ID); ok {
-			s.out.repeatResult(t, first)
-			s.countRepeated()
+			s.repeat(t, s.out, first)
 			return nil
 		}
 		if f := s.flying; f != nil {
 			if first, ok := f.o.sameBatch(t, o.ID); ok {
-				s.out.copyResult(t, f.o, first)
-				s.countRepeated()
+				s.repeat(t, f.o, first)
 				return nil
 			}
 		}
@@ -98,7 +93,7 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 	}
 	res := s.m.Apply(o)
 	s.out.journal = protocol.AppendJournalOrder(s.out.journal, o, res.Status)
-	s.out.result(s, t, o.ID, res, msg.ID)
+	s.out.result(t, o.ID, res, msg.ID)
 	s.markDirty(t)
 	s.count(res.Status)
 	if res.Plantation != nil {
@@ -118,14 +113,21 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 	}
 	if len(msgs) == 0 {
 		// Trimmed by someone else than the engine: the first result is gone.
-		s.out.result(s, t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
+		s.out.result(t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
 			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
 			Tick:   s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
 		return nil
 	}
-	s.out.rawResult(t, msgs[0].Values, s.e.opts.ResultsMaxLen)
+	s.out.rawResult(t, msgs[0].Values)
 	s.countRepeated()
 	return nil
+}
+
+// repeat answers a retried order id with the result the same id got in an outbox not
+// written yet.
+func (s *session) repeat(t *traderState, from *outbox, first int) {
+	s.out.copyResult(t, from, first)
+	s.countRepeated()
 }
 
 // loadSeen reads the ids of the latest results of the batch's traders that were not read
@@ -206,7 +208,7 @@ func (s *session) harvest(h harvestItem) {
 		s.e.log.Error("Dropped the harvest of a trader that is no longer registered", "trader", h.p.Trader, "order", h.p.OrderID)
 		return
 	}
-	s.out.result(s, t, "", res, "")
+	s.out.result(t, "", res, "")
 	s.markDirty(t)
 	s.count(res.Status)
 }

@@ -144,26 +144,14 @@ func Audit(ctx context.Context, rdb *redis.Client, m protocol.Market) (AuditRepo
 
 // eachJournalEntry calls fn for every journal entry, oldest first.
 func eachJournalEntry(ctx context.Context, rdb *redis.Client, k protocol.Keys, fn func(batch int64, events []protocol.JournalEvent) error) error {
-	start := "-"
-	for {
-		msgs, err := rdb.XRangeN(ctx, k.Journal(), start, "+", journalChunk).Result()
+	return eachEntry(ctx, rdb, k.Journal(), func(msg redis.XMessage) error {
+		raw, _ := msg.Values[protocol.FieldEvents].(string)
+		batch, _ := msg.Values[protocol.FieldBatch].(string)
+		n, _ := strconv.ParseInt(batch, 10, 64)
+		events, err := protocol.ParseJournal(raw)
 		if err != nil {
-			return fmt.Errorf("read journal %s: %w", k.Journal(), err)
+			return err
 		}
-		for _, msg := range msgs {
-			raw, _ := msg.Values[protocol.FieldEvents].(string)
-			batch, _ := strconv.ParseInt(fmt.Sprint(msg.Values[protocol.FieldBatch]), 10, 64)
-			events, err := protocol.ParseJournal(raw)
-			if err != nil {
-				return fmt.Errorf("journal entry %s: %w", msg.ID, err)
-			}
-			if err := fn(batch, events); err != nil {
-				return err
-			}
-		}
-		if len(msgs) < journalChunk {
-			return nil
-		}
-		start = "(" + msgs[len(msgs)-1].ID
-	}
+		return fn(n, events)
+	})
 }

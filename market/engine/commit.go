@@ -27,13 +27,12 @@ type outbox struct {
 	cursors []any // HSET arguments: stream key, entry id of its last entry in this batch
 	json    []byte
 
-	events    []event
-	replies   []pendingReply
-	ticked    bool
-	announce  bool  // rebuild the HTTP view after the commit
-	phased    bool  // the phase changed
-	view      *view // the HTTP view as of this batch, when it changed
-	standings bool  // publish the leaderboard with the view
+	events   []event
+	replies  []pendingReply
+	ticked   bool
+	announce bool  // rebuild the HTTP view after the commit
+	phased   bool  // the phase changed
+	view     *view // the HTTP view as of this batch, when it changed
 }
 
 type pendingResult struct {
@@ -80,8 +79,8 @@ func (o *outbox) sameBatch(t *traderState, id string) (int, bool) {
 }
 
 // result queues a result entry; id, when set, is remembered for retries.
-func (o *outbox) result(s *session, t *traderState, id string, r rules.Result, orderEntry string) {
-	start := o.cmd("XADD", t.results, "MAXLEN", "~", s.e.opts.ResultsMaxLen, "*")
+func (o *outbox) result(t *traderState, id string, r rules.Result, orderEntry string) {
+	start := o.cmd(t.appendResult...)
 	o.args = protocol.AppendResult(o.args, r, orderEntry)
 	o.end(start)
 	if id != "" {
@@ -93,22 +92,16 @@ func (o *outbox) result(s *session, t *traderState, id string, r rules.Result, o
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
 }
 
-// repeatResult queues the same result again (a retried id within one batch).
-func (o *outbox) repeatResult(t *traderState, first int) {
-	o.cmds = append(o.cmds, o.cmds[o.results[first].cmd])
-	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
-}
-
-// copyResult queues again a result of another outbox (a retried id of the batch on its way
-// to Redis).
+// copyResult queues again a result of this or another outbox (a retried id of this batch or
+// of the batch on its way to Redis).
 func (o *outbox) copyResult(t *traderState, from *outbox, first int) {
 	o.end(o.cmd(from.cmds[from.results[first].cmd]...))
 	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
 }
 
 // rawResult queues a result whose fields were read back from results:<trader>.
-func (o *outbox) rawResult(t *traderState, values map[string]any, maxLen int64) {
-	start := o.cmd("XADD", t.results, "MAXLEN", "~", maxLen, "*")
+func (o *outbox) rawResult(t *traderState, values map[string]any) {
+	start := o.cmd(t.appendResult...)
 	for _, f := range resultFieldOrder {
 		if v, ok := values[f]; ok {
 			o.args = append(o.args, f, v)
@@ -130,9 +123,7 @@ func (o *outbox) journalConfig(cfg rules.Config) {
 // tick publishes a tick.
 func (o *outbox) tick(s *session, t rules.Tick) {
 	pt := protocol.TickFromRules(t, s.e.clk.Now())
-	start := o.cmd("XADD", s.e.keys.Ticks(), "MAXLEN", "~", s.e.opts.TicksMaxLen, "*")
-	o.args = protocol.AppendTick(o.args, pt)
-	o.end(start)
+	o.tickEntry(s, pt)
 	o.journal = protocol.AppendJournalTick(o.journal, t)
 	o.events = append(o.events, event{name: "tick", data: pt})
 	o.ticked = true
@@ -142,10 +133,15 @@ func (o *outbox) tick(s *session, t rules.Tick) {
 func (o *outbox) phaseTick(s *session, p rules.Phase) {
 	pt := protocol.TickFromRules(s.m.LastTick(), s.e.clk.Now())
 	pt.Phase, pt.MarketMs = p, s.m.TimeMs()
+	o.tickEntry(s, pt)
+	o.announce, o.phased = true, true
+}
+
+// tickEntry queues an entry of the ticks stream.
+func (o *outbox) tickEntry(s *session, pt protocol.Tick) {
 	start := o.cmd("XADD", s.e.keys.Ticks(), "MAXLEN", "~", s.e.opts.TicksMaxLen, "*")
 	o.args = protocol.AppendTick(o.args, pt)
 	o.end(start)
-	o.announce, o.phased = true, true
 }
 
 // gibb publishes an applied gibb on the public feed.
@@ -180,6 +176,7 @@ type flight struct {
 	exec  *redis.Cmd
 	get   *redis.StringCmd
 	began time.Time
+	wrote time.Time // when Redis answered; read after done is closed
 	done  chan struct{}
 }
 
@@ -227,9 +224,10 @@ func (s *session) send(ctx context.Context) error {
 		for _, t := range o.dirty {
 			a, _ := s.m.Account(t.name)
 			start := len(o.json)
-			o.json = protocol.AppendAccountJSON(o.json, a, a.Score(penalty))
+			score := a.Score(penalty)
+			o.json = protocol.AppendAccountJSON(o.json, a, score)
 			hset = append(hset, t.name, o.json[start:len(o.json):len(o.json)])
-			zadd = append(zadd, a.Score(penalty), t.name)
+			zadd = append(zadd, score, t.name)
 			// The next batch marks it again when it changes it.
 			t.dirty = false
 		}
@@ -267,12 +265,11 @@ func (s *session) send(ctx context.Context) error {
 	// (The first batch of a session announces the market: see start.)
 	if o.ticked || o.announce {
 		o.view = s.buildView()
-		o.standings = s.standingsDirty || o.ticked
-		s.standingsDirty = false
 	}
 	go func() {
 		defer close(f.done)
 		_, _ = p.Exec(ctx)
+		f.wrote = e.clk.Now()
 	}()
 	s.flying = f
 	s.out, s.spare = s.spare, o
@@ -330,8 +327,8 @@ func (s *session) landed(f *flight) error {
 			r.t.remember(r.id, id, int(e.opts.ResultsMaxLen))
 		}
 	}
-	s.lastCommit = e.clk.Now()
-	e.metrics.apply.Observe(s.lastCommit.Sub(f.began).Seconds())
+	s.lastCommit = f.began // the lease was renewed no earlier
+	e.metrics.apply.Observe(f.wrote.Sub(f.began).Seconds())
 	return nil
 }
 
@@ -357,7 +354,7 @@ func (o *outbox) reset() {
 	o.cursors = o.cursors[:0]
 	o.events = o.events[:0]
 	o.replies = o.replies[:0]
-	o.ticked, o.announce, o.phased, o.standings = false, false, false, false
+	o.ticked, o.announce, o.phased = false, false, false
 	o.view = nil
 }
 
@@ -375,11 +372,6 @@ func (s *session) published(o *outbox) {
 		if o.phased {
 			e.hub.publish(event{name: "phase", data: v.market})
 		}
-		if o.standings {
-			e.hub.publish(event{name: "leaderboard", data: v.leaderboard})
-		}
+		e.hub.publish(event{name: "leaderboard", data: v.leaderboard})
 	}
 }
-
-// replyTimeout bounds how long an HTTP request waits for the engine.
-const replyTimeout = 5 * time.Second

@@ -34,7 +34,7 @@ type Options struct {
 	Market   protocol.Market
 	Settings protocol.Settings
 
-	// Clock is the wall clock; tests and the arena may inject one.
+	// Clock is the wall clock. [the real clock]
 	Clock clock.WithTicker
 	Log   *slog.Logger
 
@@ -45,7 +45,8 @@ type Options struct {
 	// LeaseTTL is how long the lease lasts without renewal: a second engine takes over
 	// this long after the first died. [5s]
 	LeaseTTL time.Duration
-	// BatchSize is the most orders read per order stream at once. [2000]
+	// BatchSize is about the most orders one read takes, over all streams; it takes at
+	// least 32 from each stream. [2000]
 	BatchSize int64
 	// TicksMaxLen, ResultsMaxLen and GibbsMaxLen bound the published streams (trimmed
 	// with MAXLEN ~). ResultsMaxLen is also how many results of each trader the engine

@@ -51,7 +51,11 @@ type Standing struct {
 	NetWorth string `json:"netWorth"`
 }
 
-// view is what the HTTP API shows of the market, rebuilt by the session after a commit.
+// replyTimeout bounds how long an HTTP request waits for the engine.
+const replyTimeout = 5 * time.Second
+
+// view is what the HTTP API shows of the market: built with a batch that changed it, and
+// shown once that batch is written.
 type view struct {
 	market      MarketInfo
 	leaderboard []Standing

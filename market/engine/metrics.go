@@ -30,7 +30,7 @@ func newMetrics() *metrics {
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "monkonomy", Subsystem: "engine",
 			Name: "batch_orders", Help: "Orders per batch read from Redis.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)}),
 		apply: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "monkonomy", Subsystem: "engine",
-			Name: "commit_seconds", Help: "Time to write one batch to Redis (MULTI/EXEC).", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
+			Name: "commit_seconds", Help: "Time from sending one batch to Redis (MULTI/EXEC) to its answer.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "monkonomy", Subsystem: "engine",
 			Name: "order_lag_seconds", Help: "Age of the oldest order of the latest batch when it was read."}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "monkonomy", Subsystem: "engine",

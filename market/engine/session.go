@@ -43,16 +43,16 @@ type session struct {
 
 	traders  map[string]*traderState  // by name
 	byStream map[string]*traderState  // by orders stream key
+	ignored  map[string]bool          // registered traders with invalid names, logged once
 	streams  atomic.Pointer[[]string] // what the reader reads
 	cursors  map[string]string        // stream key → last entry applied, as restored
 	harvests harvestQueue
 
-	wallMark       time.Time // wall-clock time up to which market time is counted
-	lastCommit     time.Time
-	refreshAt      time.Time
-	tickMs         int64
-	durationMs     int64
-	standingsDirty bool
+	wallMark   time.Time // wall-clock time up to which market time is counted
+	lastCommit time.Time
+	refreshAt  time.Time
+	tickMs     int64
+	durationMs int64
 
 	out    *outbox // the batch being applied
 	spare  *outbox // the batch on its way to Redis, or an empty one
@@ -65,8 +65,11 @@ type session struct {
 // traderState is what the engine keeps about one registered trader.
 type traderState struct {
 	name, team         string
+	registration       string // its value in the traders hash
 	ordersKey, results string
 	dirty              bool
+	// appendResult is the start of the XADD of a result, made once: every order has one.
+	appendResult []any
 
 	// The order ids of this trader's latest results, to answer a retried order with its
 	// first result: seen maps an id to its result's entry id; ring holds the ids of the
@@ -96,7 +99,7 @@ func (t *traderState) remember(id, entryID string, capacity int) {
 // lead restores the market and applies orders until ctx ends, the lease is lost or Redis
 // fails.
 func (e *Engine) lead(ctx context.Context, token string) (err error) {
-	s := &session{e: e, token: token, traders: map[string]*traderState{}, byStream: map[string]*traderState{},
+	s := &session{e: e, token: token, traders: map[string]*traderState{}, byStream: map[string]*traderState{}, ignored: map[string]bool{},
 		tickMs: e.cfg.TickInterval.Milliseconds(), durationMs: e.opts.Settings.Duration.Milliseconds(),
 		out: &outbox{}, spare: &outbox{}}
 	s.conn = e.rdb.Conn()
@@ -184,7 +187,6 @@ func (s *session) restore(ctx context.Context) error {
 			e.log.Info("Found an account of a market without state; starting the trader afresh", "trader", name)
 		}
 	}
-	s.harvests = s.harvests[:0]
 	for _, z := range hvC.Val() {
 		member, _ := z.Member.(string)
 		var pl rules.Plantation
@@ -198,7 +200,6 @@ func (s *session) restore(ctx context.Context) error {
 	}
 	heap.Init(&s.harvests)
 	s.wallMark = e.clk.Now()
-	s.standingsDirty = true
 	if err := s.refreshTraders(ctx); err != nil {
 		return err
 	}
@@ -234,7 +235,6 @@ func (s *session) setPhase(p rules.Phase) {
 	s.wallMark = s.e.clk.Now()
 	s.out.journal = protocol.AppendJournalPhase(s.out.journal, p)
 	s.out.phaseTick(s, p)
-	s.standingsDirty = true
 	s.e.log.Info("Moved the market", "phase", p.String())
 }
 
@@ -281,7 +281,6 @@ func (s *session) clockWork(ctx context.Context) error {
 	now := s.e.clk.Now()
 	if ticked || !now.Before(s.refreshAt) {
 		s.refreshAt = now.Add(max(s.e.cfg.TickInterval, 50*time.Millisecond))
-		s.standingsDirty = true
 		if err := s.refreshTraders(ctx); err != nil {
 			return err
 		}
@@ -316,23 +315,25 @@ func (s *session) refreshTraders(ctx context.Context) error {
 		return fmt.Errorf("read registered traders %s: %w", e.keys.Traders(), err)
 	}
 	type newTrader struct {
-		name string
-		info protocol.TraderInfo
+		name, registration string
+		info               protocol.TraderInfo
 	}
 	var added []newTrader
 	for name, v := range all {
 		if t, ok := s.traders[name]; ok {
-			if info, err := protocol.DecodeTraderInfo(v); err == nil && info.Team != t.team {
-				t.team = info.Team
-				s.standingsDirty = true
+			if v != t.registration {
+				t.registration = v
+				if info, err := protocol.DecodeTraderInfo(v); err == nil {
+					t.team = info.Team
+				}
 			}
 			continue
 		}
 		if err := protocol.ValidateName("trader", name); err != nil {
-			if _, warned := s.byStream[name]; !warned {
+			if !s.ignored[name] {
 				e.log.Error("Ignored a registered trader with an invalid name", "trader", name, "err", err)
 				e.metrics.invalid.WithLabelValues("traders").Inc()
-				s.byStream[name] = nil
+				s.ignored[name] = true
 			}
 			continue
 		}
@@ -341,14 +342,16 @@ func (s *session) refreshTraders(ctx context.Context) error {
 			e.log.Error("Registered a trader whose registration cannot be read", "trader", name, "err", err)
 			e.metrics.invalid.WithLabelValues("traders").Inc()
 		}
-		added = append(added, newTrader{name, info})
+		added = append(added, newTrader{name, v, info})
 	}
 	if len(added) == 0 {
 		return nil
 	}
 	for _, a := range added {
 		key := e.keys.Orders(a.name)
-		t := &traderState{name: a.name, team: a.info.Team, ordersKey: key, results: e.keys.Results(a.name), seen: map[string]string{}}
+		results := e.keys.Results(a.name)
+		t := &traderState{name: a.name, team: a.info.Team, registration: a.registration, ordersKey: key, results: results, seen: map[string]string{},
+			appendResult: []any{"XADD", results, "MAXLEN", "~", e.opts.ResultsMaxLen, "*"}}
 		s.traders[a.name], s.byStream[key] = t, t
 		if s.m.AddTrader(a.name) {
 			s.out.journal = protocol.AppendJournalTrader(s.out.journal, a.name)
@@ -356,7 +359,6 @@ func (s *session) refreshTraders(ctx context.Context) error {
 		}
 		s.markDirty(t)
 	}
-	s.standingsDirty = true
 	s.publishStreams()
 	return nil
 }
@@ -402,10 +404,13 @@ func (s *session) loop(ctx context.Context, want chan<- struct{}, batches <-chan
 			want <- struct{}{}
 		case req = <-e.gibbReqs:
 		case <-s.landing():
+			// Publish it, and wait on: the clock has its timer, and a batch written is no
+			// reason to write another.
+			timer.Stop()
 			if err := s.wait(); err != nil {
-				timer.Stop()
 				return err
 			}
+			continue
 		case <-timer.C():
 		}
 		timer.Stop()

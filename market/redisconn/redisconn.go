@@ -49,12 +49,3 @@ func Options(target string) (*redis.Options, error) {
 	}
 	return opts, nil
 }
-
-// New returns a client for target; see Options.
-func New(target string) (*redis.Client, error) {
-	opts, err := Options(target)
-	if err != nil {
-		return nil, err
-	}
-	return redis.NewClient(opts), nil
-}
