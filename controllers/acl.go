@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -98,18 +97,11 @@ func aclUsers(ctx context.Context, c *redis.Client) (map[string]bool, error) {
 	return out, nil
 }
 
-// registration is a trader's entry in the market's traders hash, which tells the engine
-// who may trade and for which team.
-type registration struct {
-	Team string `json:"team"`
-}
-
+// registerTrader writes a trader's entry in the market's traders hash, which tells the
+// engine who may trade and for which team.
 func registerTrader(ctx context.Context, c *redis.Client, m protocol.Market, trader, team string) error {
-	b, err := json.Marshal(registration{Team: team})
-	if err != nil {
-		return err
-	}
-	if err := c.HSet(ctx, m.Keys().Traders(), trader, b).Err(); err != nil {
+	info := protocol.EncodeTraderInfo(protocol.TraderInfo{Team: team})
+	if err := c.HSet(ctx, m.Keys().Traders(), trader, info).Err(); err != nil {
 		return fmt.Errorf("register trader %s in market %s: %w", trader, m, err)
 	}
 	return nil

@@ -35,15 +35,16 @@ const (
 )
 
 // applyOwned creates desired, owned by owner, or replaces the stored object when it was
-// written from a different desired state. keep copies what the API server allocated
-// (a Service's cluster IP) from the stored object into desired before an update.
-func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner, desired client.Object, keep func(stored, desired client.Object)) (applyResult, error) {
+// written from a different desired state, and returns the object as stored. keep copies
+// what the API server allocated (a Service's cluster IP) from the stored object into
+// desired before an update.
+func applyOwned[T client.Object](ctx context.Context, c client.Client, scheme *runtime.Scheme, owner client.Object, desired T, keep func(stored, desired T)) (T, applyResult, error) {
 	if err := controllerutil.SetControllerReference(owner, desired, scheme); err != nil {
-		return applyUnchanged, err
+		return desired, applyUnchanged, err
 	}
 	b, err := json.Marshal(desired)
 	if err != nil {
-		return applyUnchanged, err
+		return desired, applyUnchanged, err
 	}
 	sum := sha256.Sum256(b)
 	hash := hex.EncodeToString(sum[:8])
@@ -54,31 +55,32 @@ func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, ow
 	ann[annotationApplied] = hash
 	desired.SetAnnotations(ann)
 
-	stored, ok := desired.DeepCopyObject().(client.Object)
+	stored, ok := desired.DeepCopyObject().(T)
 	if !ok {
-		return applyUnchanged, fmt.Errorf("%T is not a client.Object", desired)
+		return desired, applyUnchanged, fmt.Errorf("a copy of %T is not a %T", desired, desired)
 	}
 	err = c.Get(ctx, client.ObjectKeyFromObject(desired), stored)
 	switch {
 	case apierrors.IsNotFound(err):
+		// Create and Update fill desired with the object as the API server stored it.
 		if err := c.Create(ctx, desired); err != nil {
-			return applyUnchanged, err
+			return desired, applyUnchanged, err
 		}
-		return applyCreated, nil
+		return desired, applyCreated, nil
 	case err != nil:
-		return applyUnchanged, err
+		return desired, applyUnchanged, err
 	}
 	if stored.GetAnnotations()[annotationApplied] == hash && stored.GetDeletionTimestamp().IsZero() {
-		return applyUnchanged, nil
+		return stored, applyUnchanged, nil
 	}
 	desired.SetResourceVersion(stored.GetResourceVersion())
 	if keep != nil {
 		keep(stored, desired)
 	}
 	if err := c.Update(ctx, desired); err != nil {
-		return applyUnchanged, err
+		return desired, applyUnchanged, err
 	}
-	return applyUpdated, nil
+	return desired, applyUpdated, nil
 }
 
 // kindOf names the kind of obj for events and logs.
@@ -90,20 +92,22 @@ func kindOf(obj client.Object, scheme *runtime.Scheme) string {
 	return gvk.Kind
 }
 
-// applyAndRecord applies an owned object and tells the user, in an event on the owner,
-// what it created or changed.
-func applyAndRecord(ctx context.Context, c client.Client, scheme *runtime.Scheme, rec events.EventRecorder, owner, obj client.Object, keep func(stored, desired client.Object)) error {
+// applyAndRecord applies an owned object, logs what it created or changed and, unless
+// rec is nil, tells the user in an event on the owner. It returns the object as stored.
+func applyAndRecord[T client.Object](ctx context.Context, c client.Client, scheme *runtime.Scheme, rec events.EventRecorder, owner client.Object, obj T, keep func(stored, desired T)) (T, applyResult, error) {
 	kind := kindOf(obj, scheme)
-	res, err := applyOwned(ctx, c, scheme, owner, obj, keep)
+	stored, res, err := applyOwned(ctx, c, scheme, owner, obj, keep)
 	if err != nil {
-		return withReason(kind+"Failed", fmt.Errorf("write %s %s of %s %s: %w", kind, obj.GetName(),
+		return stored, res, withReason(kind+"Failed", fmt.Errorf("write %s %s of %s %s: %w", kind, obj.GetName(),
 			strings.ToLower(kindOf(owner, scheme)), owner.GetName(), err))
 	}
 	if res != applyUnchanged {
 		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
-		rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res)+kind, string(res), "%s %s %s", res, kind, obj.GetName())
+		if rec != nil {
+			rec.Eventf(owner, nil, corev1.EventTypeNormal, string(res)+kind, string(res), "%s %s %s", res, kind, obj.GetName())
+		}
 	}
-	return nil
+	return stored, res, nil
 }
 
 // patchStatus writes obj's status when it differs from base's, the object as it was read;

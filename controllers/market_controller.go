@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -44,6 +45,7 @@ type MarketReconciler struct {
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services;configmaps;secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -95,11 +97,13 @@ func (r *MarketReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	return r.reconcileSuspend(ctx, &m, engine)
 }
 
-// reconcileDelete deletes the market's Traders, waits until their own finalizers are
-// done, then removes the market's keys and any trader users left from Redis and lets the
-// Market go. Deleting the Traders first (rather than leaving them to the garbage
-// collector) keeps a Trader from registering again in a market that is being cleaned.
-// Kubernetes garbage-collects the engine objects through their owner references.
+// reconcileDelete deletes the market's Traders and its engine, waits until the Traders'
+// own finalizers are done and the engine's pods are gone, then removes the market's keys
+// and any trader users left from Redis and lets the Market go. Deleting the Traders first
+// (rather than leaving them to the garbage collector) keeps a Trader from registering
+// again in a market that is being cleaned; stopping the engine first keeps it from taking
+// its lease again and writing the market's state back. Kubernetes garbage-collects the
+// engine's other objects through their owner references.
 func (r *MarketReconciler) reconcileDelete(ctx context.Context, m *v1alpha1.Market) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(m, finalizer) {
 		return ctrl.Result{}, nil
@@ -108,15 +112,19 @@ func (r *MarketReconciler) reconcileDelete(ctx context.Context, m *v1alpha1.Mark
 	if err := r.List(ctx, &traders, client.InNamespace(m.Namespace), client.MatchingFields{traderMarketIndex: m.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list the traders of market %s: %w", m.Name, err)
 	}
-	if len(traders.Items) > 0 {
-		for i := range traders.Items {
-			t := &traders.Items[i]
-			if t.DeletionTimestamp.IsZero() {
-				if err := r.Delete(ctx, t); client.IgnoreNotFound(err) != nil {
-					return ctrl.Result{}, fmt.Errorf("delete trader %s of market %s: %w", t.Name, m.Name, err)
-				}
+	for i := range traders.Items {
+		t := &traders.Items[i]
+		if t.DeletionTimestamp.IsZero() {
+			if err := r.Delete(ctx, t); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, fmt.Errorf("delete trader %s of market %s: %w", t.Name, m.Name, err)
 			}
 		}
+	}
+	engineStopped, err := r.stopEngine(ctx, m)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(traders.Items) > 0 || !engineStopped {
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	c, _, err := r.Redis.clientFor(ctx, r.APIReader, m)
@@ -134,6 +142,27 @@ func (r *MarketReconciler) reconcileDelete(ctx context.Context, m *v1alpha1.Mark
 		return ctrl.Result{}, fmt.Errorf("remove the finalizer of market %s: %w", m.Name, err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// stopEngine deletes the engine Deployment and reports whether the engine's pods are all
+// gone, terminating ones included: until then an engine may still write to Redis.
+func (r *MarketReconciler) stopEngine(ctx context.Context, m *v1alpha1.Market) (bool, error) {
+	var d appsv1.Deployment
+	err := r.Get(ctx, client.ObjectKey{Namespace: m.Namespace, Name: engineName(m)}, &d)
+	switch {
+	case err == nil && d.DeletionTimestamp.IsZero():
+		err = r.Delete(ctx, &d, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if client.IgnoreNotFound(err) != nil {
+			return false, fmt.Errorf("delete the engine of market %s: %w", m.Name, err)
+		}
+	case err != nil && !apierrors.IsNotFound(err):
+		return false, fmt.Errorf("read the engine of market %s: %w", m.Name, err)
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(m.Namespace), client.MatchingLabels(engineSelector(m))); err != nil {
+		return false, fmt.Errorf("list the engine pods of market %s: %w", m.Name, err)
+	}
+	return len(pods.Items) == 0, nil
 }
 
 // setConditions records EngineAvailable from the engine Deployment and Ready from it and
@@ -199,9 +228,9 @@ func reasonOf(err error) string {
 	return "ReconcileFailed"
 }
 
-// marketPredicate lets through what the reconciler acts on: spec changes, deletion, and
-// the phase the scoreboard records (for pausing and resuming). The scoreboard's tick and
-// price updates every second are left out.
+// marketPredicate lets through what the reconciler acts on: spec changes, deletion, a
+// finalizer added or taken away, and the phase the scoreboard records (for pausing and
+// resuming). The scoreboard's tick and price updates every second are left out.
 var marketPredicate = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*v1alpha1.Market)

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
@@ -45,7 +44,7 @@ func (r *MarketReconciler) reconcileRedisSecret(ctx context.Context, m *v1alpha1
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{passwordKey: []byte(r.Redis.Default.Password)},
 	}
-	if err := r.apply(ctx, m, s, nil); err != nil {
+	if _, _, err := applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, s, nil); err != nil {
 		return secretKey{}, err
 	}
 	return secretKey{Name: s.Name, Key: passwordKey}, nil
@@ -61,7 +60,8 @@ func (r *MarketReconciler) reconcileConfig(ctx context.Context, m *v1alpha1.Mark
 		ObjectMeta: metav1.ObjectMeta{Name: engineName(m), Namespace: m.Namespace, Labels: engineLabels(m)},
 		Data:       map[string]string{settingsKey: file},
 	}
-	return hash, r.apply(ctx, m, cm, nil)
+	_, _, err = applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, cm, nil)
+	return hash, err
 }
 
 // marketImage is the image of a market's engine, and of its strategy traders, so that
@@ -114,9 +114,7 @@ func engineDeployment(m *v1alpha1.Market, image, redisAddr, configHash string, p
 		ObjectMeta: metav1.ObjectMeta{Name: engineName(m), Namespace: m.Namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{
-				LabelMarket: m.Name, LabelComponent: componentEngine, LabelManagedBy: ManagedBy,
-			}},
+			Selector: &metav1.LabelSelector{MatchLabels: engineSelector(m)},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{annotationConfig: configHash}},
@@ -129,15 +127,11 @@ func engineDeployment(m *v1alpha1.Market, image, redisAddr, configHash string, p
 // reconcileEngine writes the engine Deployment and returns it as stored, with its status.
 func (r *MarketReconciler) reconcileEngine(ctx context.Context, m *v1alpha1.Market, configHash string, password secretKey) (*appsv1.Deployment, error) {
 	d := engineDeployment(m, marketImage(m, r.Image), marketRedisAddr(m, r.Redis), configHash, password)
-	if err := r.apply(ctx, m, d, nil); err != nil {
+	stored, _, err := applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, d, nil)
+	if err != nil {
 		return nil, err
 	}
-	var stored appsv1.Deployment
-	if err := r.Get(ctx, client.ObjectKeyFromObject(d), &stored); err != nil {
-		// Just created: the cache has not seen it yet; its status is empty anyway.
-		return d, client.IgnoreNotFound(err)
-	}
-	return &stored, nil
+	return stored, nil
 }
 
 // engineService is the desired Service of the dashboard, its API and the metrics (all
@@ -156,7 +150,7 @@ func engineService(m *v1alpha1.Market) *corev1.Service {
 		},
 		Spec: corev1.ServiceSpec{
 			Type:     typ,
-			Selector: map[string]string{LabelMarket: m.Name, LabelComponent: componentEngine, LabelManagedBy: ManagedBy},
+			Selector: engineSelector(m),
 			Ports: []corev1.ServicePort{{
 				Name: "http", Port: enginePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP,
 			}},
@@ -170,9 +164,7 @@ func dashboardEnabled(m *v1alpha1.Market) bool {
 
 // reconcileService writes the engine's Service and returns it as stored.
 func (r *MarketReconciler) reconcileService(ctx context.Context, m *v1alpha1.Market) (*corev1.Service, error) {
-	svc := engineService(m)
-	keep := func(stored, desired client.Object) {
-		s, d := stored.(*corev1.Service), desired.(*corev1.Service)
+	keep := func(s, d *corev1.Service) {
 		d.Spec.ClusterIP, d.Spec.ClusterIPs = s.Spec.ClusterIP, s.Spec.ClusterIPs
 		for i := range d.Spec.Ports {
 			for _, p := range s.Spec.Ports {
@@ -182,14 +174,11 @@ func (r *MarketReconciler) reconcileService(ctx context.Context, m *v1alpha1.Mar
 			}
 		}
 	}
-	if err := r.apply(ctx, m, svc, keep); err != nil {
+	stored, _, err := applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, engineService(m), keep)
+	if err != nil {
 		return nil, err
 	}
-	var stored corev1.Service
-	if err := r.Get(ctx, client.ObjectKeyFromObject(svc), &stored); err != nil {
-		return svc, client.IgnoreNotFound(err)
-	}
-	return &stored, nil
+	return stored, nil
 }
 
 // dashboardURL is where people open the dashboard: the load balancer's address once it
@@ -214,14 +203,14 @@ func dashboardURL(m *v1alpha1.Market, svc *corev1.Service) string {
 // asks, given the phase the market last published. Keeping a pending market pending is
 // left to the settings file, which the engine reads on start; a pending market whose
 // running engine started suspended needs to be told to open.
-func phaseCommand(suspend bool, phase v1alpha1.MarketPhase, engineRunning bool) string {
+func phaseCommand(suspend bool, phase v1alpha1.MarketPhase, engineRunning bool) protocol.PhaseCommand {
 	switch {
 	case suspend && phase == v1alpha1.MarketOpen:
-		return "pause"
+		return protocol.PhasePause
 	case !suspend && phase == v1alpha1.MarketPaused:
-		return "resume"
+		return protocol.PhaseResume
 	case !suspend && phase == v1alpha1.MarketPending && engineRunning:
-		return "open"
+		return protocol.PhaseOpen
 	default:
 		return ""
 	}
@@ -242,17 +231,13 @@ func (r *MarketReconciler) reconcileSuspend(ctx context.Context, m *v1alpha1.Mar
 	}
 	err = c.XAdd(ctx, &redis.XAddArgs{
 		Stream: marketOf(m).Keys().Inbox(),
-		Values: []string{"kind", "phase", "phase", cmd, "v", protocol.Version},
+		Values: protocol.AppendInbox(nil, protocol.Inbox{Kind: protocol.InboxPhase, Phase: cmd}),
 	}).Err()
 	if err != nil {
 		return ctrl.Result{}, withReason("RedisUnavailable", fmt.Errorf("send %q to the engine of market %s: %w", cmd, m.Name, err))
 	}
 	log.FromContext(ctx).Info("Sent phase command", "market", marketOf(m).String(), "command", cmd)
-	reason := map[string]string{"pause": "Pausing", "resume": "Resuming", "open": "Opening"}[cmd]
+	reason := map[protocol.PhaseCommand]string{protocol.PhasePause: "Pausing", protocol.PhaseResume: "Resuming", protocol.PhaseOpen: "Opening"}[cmd]
 	r.Recorder.Eventf(m, nil, corev1.EventTypeNormal, reason, "Suspend", "Asked the engine to %s the market (spec.suspend=%t)", cmd, m.Spec.Suspend)
 	return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
-}
-
-func (r *MarketReconciler) apply(ctx context.Context, m *v1alpha1.Market, obj client.Object, keep func(stored, desired client.Object)) error {
-	return applyAndRecord(ctx, r.Client, r.Scheme, r.Recorder, m, obj, keep)
 }

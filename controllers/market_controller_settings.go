@@ -9,7 +9,6 @@ import (
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 	"github.com/monkonomy/monkonomy/market/protocol"
-	"github.com/monkonomy/monkonomy/market/rules"
 )
 
 // marketSettings renders a Market's spec as the engine's settings file.
@@ -67,13 +66,4 @@ func renderSettings(m *v1alpha1.Market) (file string, hash string, err error) {
 	}
 	sum := sha256.Sum256(h)
 	return string(b), hex.EncodeToString(sum[:8]), nil
-}
-
-// bailoutPenalty is the market's penalty per bailout, for scores the engine has not
-// published yet.
-func bailoutPenalty(m *v1alpha1.Market) int64 {
-	if p := m.Spec.Rules.BailoutPenalty; p != nil {
-		return *p
-	}
-	return rules.DefaultBailoutPenalty
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 	"github.com/monkonomy/monkonomy/market/protocol"
+	"github.com/monkonomy/monkonomy/market/rules"
 )
 
 func TestMarketRunsItsEngine(t *testing.T) {
@@ -143,12 +144,15 @@ func TestSuspendPausesAndResumesTheMarket(t *testing.T) {
 	w.update("meetup", &m, func() { m.Spec.Suspend = true })
 	w.eventually("the engine is asked to pause", func() (bool, string) { return w.inboxHas(keys, "pause") })
 	var cm corev1.ConfigMap
-	_ = w.get("meetup-engine", &cm)
-	w.eventually("the settings say suspended", func() (bool, string) {
+	w.eventually("the settings say suspended and the Market is reconciled", func() (bool, string) {
 		_ = w.get("meetup-engine", &cm)
-		return strings.Contains(cm.Data["market.yaml"], "suspend: true"), cm.Data["market.yaml"]
+		_ = w.get("meetup", &m)
+		return strings.Contains(cm.Data["market.yaml"], "suspend: true") && m.Spec.Suspend && m.Status.ObservedGeneration == m.Generation,
+			fmt.Sprint("observedGeneration ", m.Status.ObservedGeneration, " of ", m.Generation, "\n", cm.Data["market.yaml"])
 	})
-	_ = w.get("meetup-engine", &d)
+	if err := w.get("meetup-engine", &d); err != nil {
+		t.Fatalf("read the engine: %v", err)
+	}
 	if d.Spec.Template.Annotations[annotationConfig] != hash {
 		t.Errorf("suspending restarted the engine (config hash changed); pausing goes through the inbox")
 	}
@@ -182,9 +186,36 @@ func TestDeletingAMarketDeletesItsGameData(t *testing.T) {
 	w.admin.Set(w.ctx, other.State(), "keep me", 0)
 
 	var m v1alpha1.Market
+	var d appsv1.Deployment
+	w.eventually("the engine Deployment exists", func() (bool, string) { return w.get("meetup-engine", &d) == nil, "" })
 	_ = w.get("meetup", &m)
+	// No kubelet runs here: the test makes the engine's pod the Deployment would have made.
+	engine := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "meetup-engine-abc", Namespace: w.ns, Labels: engineLabels(&m)},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "engine", Image: "x"}}},
+	}
+	if err := k8s.Create(w.ctx, engine); err != nil {
+		t.Fatalf("create the engine pod: %v", err)
+	}
 	if err := k8s.Delete(w.ctx, &m); err != nil {
 		t.Fatalf("delete market: %v", err)
+	}
+	w.eventually("the engine Deployment and alice are deleted", func() (bool, string) {
+		errD, errT := w.get("meetup-engine", &d), w.get("alice", &v1alpha1.Trader{})
+		return apierrors.IsNotFound(errD) && apierrors.IsNotFound(errT), fmt.Sprint(errD, "; ", errT)
+	})
+	// While an engine pod runs, it could write the market back: the data stays.
+	for range 10 {
+		time.Sleep(200 * time.Millisecond)
+		if n := w.admin.Exists(w.ctx, keys.Ticks()).Val(); n != 1 {
+			t.Fatalf("the market's data was deleted while its engine pod %s still existed", engine.Name)
+		}
+		if err := w.get("meetup", &m); err != nil {
+			t.Fatalf("the Market went while its engine pod %s still existed: %v", engine.Name, err)
+		}
+	}
+	if err := k8s.Delete(w.ctx, engine); err != nil {
+		t.Fatalf("delete the engine pod: %v", err)
 	}
 	w.eventually("the Market is gone", func() (bool, string) {
 		err := w.get("meetup", &m)
@@ -203,10 +234,16 @@ func TestDeletingAMarketDeletesItsGameData(t *testing.T) {
 // publishTick writes a tick as the engine does.
 func (w *world) publishTick(k protocol.Keys, seq int, price, phase string) {
 	w.t.Helper()
-	err := w.admin.XAdd(w.ctx, &redis.XAddArgs{Stream: k.Ticks(), Values: []string{
-		"seq", fmt.Sprint(seq), "price", price, "forecast", "1.000000", "hype", "0.000000", "burst", "0",
-		"phase", phase, "time", time.Now().UTC().Format(time.RFC3339), "v", protocol.Version,
-	}}).Err()
+	p, err := rules.ParseMicro(price)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ph, err := rules.ParsePhase(phase)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tick := protocol.Tick{Seq: int64(seq), Price: p, Forecast: rules.MicrosPerCoin, EMA: p, Phase: ph, Time: time.Now()}
+	err = w.admin.XAdd(w.ctx, &redis.XAddArgs{Stream: k.Ticks(), Values: protocol.AppendTick(nil, tick)}).Err()
 	if err != nil {
 		w.t.Fatalf("publish tick: %v", err)
 	}

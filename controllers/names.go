@@ -70,9 +70,19 @@ func engineLabels(m *v1alpha1.Market) map[string]string {
 	}
 }
 
+// engineSelector selects the pods of a market's engine.
+func engineSelector(m *v1alpha1.Market) map[string]string {
+	return map[string]string{LabelMarket: m.Name, LabelComponent: componentEngine, LabelManagedBy: ManagedBy}
+}
+
 func traderLabels(t *v1alpha1.Trader) map[string]string {
 	return map[string]string{
 		LabelManagedBy: ManagedBy, LabelComponent: componentTrader, LabelMarket: t.Spec.Market,
 		LabelTrader: t.Name, "app.kubernetes.io/name": "monkonomy",
 	}
+}
+
+// traderSelector selects the pods of a trader.
+func traderSelector(t *v1alpha1.Trader) map[string]string {
+	return map[string]string{LabelTrader: t.Name, LabelManagedBy: ManagedBy}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
@@ -26,13 +27,27 @@ type RedisTarget struct {
 type RedisPool struct {
 	Default RedisTarget
 
-	mu      sync.Mutex
-	clients map[RedisTarget]*redis.Client
+	mu        sync.Mutex
+	clients   map[RedisTarget]*redis.Client
+	passwords map[secretRef]readPassword
+}
+
+// passwordTTL is how long a password read from a Market's Secret is used before it is
+// read again: the scoreboard asks every second.
+const passwordTTL = 10 * time.Second
+
+// secretRef names a key of a Secret in a namespace.
+type secretRef struct{ Namespace, Name, Key string }
+
+// readPassword is a password and when it was read.
+type readPassword struct {
+	password string
+	at       time.Time
 }
 
 // NewRedisPool returns a pool whose default server is def.
 func NewRedisPool(def RedisTarget) *RedisPool {
-	return &RedisPool{Default: def, clients: map[RedisTarget]*redis.Client{}}
+	return &RedisPool{Default: def, clients: map[RedisTarget]*redis.Client{}, passwords: map[secretRef]readPassword{}}
 }
 
 // Client returns the admin client of target.
@@ -55,17 +70,6 @@ func (p *RedisPool) Client(target RedisTarget) (*redis.Client, error) {
 	return c, nil
 }
 
-// Targets returns the servers the pool has clients for.
-func (p *RedisPool) Targets() []RedisTarget {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]RedisTarget, 0, len(p.clients))
-	for t := range p.clients {
-		out = append(out, t)
-	}
-	return out
-}
-
 // Close closes every client.
 func (p *RedisPool) Close() {
 	p.mu.Lock()
@@ -78,7 +82,7 @@ func (p *RedisPool) Close() {
 
 // targetOf resolves the Redis server of a Market. A Secret named in spec.redis.secretRef
 // is read with reader, an uncached client, because the cache holds only the operator's
-// own Secrets.
+// own Secrets; the password read is used for passwordTTL.
 func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alpha1.Market) (RedisTarget, error) {
 	if m.Spec.Redis == nil || m.Spec.Redis.Address == "" {
 		return p.Default, nil
@@ -86,6 +90,14 @@ func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alp
 	t := RedisTarget{Addr: m.Spec.Redis.Address}
 	ref := m.Spec.Redis.SecretRef
 	if ref == nil {
+		return t, nil
+	}
+	key := secretRef{Namespace: m.Namespace, Name: ref.Name, Key: ref.Key}
+	p.mu.Lock()
+	read, ok := p.passwords[key]
+	p.mu.Unlock()
+	if ok && time.Since(read.at) < passwordTTL {
+		t.Password = read.password
 		return t, nil
 	}
 	var s corev1.Secret
@@ -97,6 +109,9 @@ func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alp
 		return t, fmt.Errorf("secret %s has no key %q with the Redis password of market %s: fix spec.redis.secretRef", ref.Name, ref.Key, m.Name)
 	}
 	t.Password = strings.TrimSpace(string(pw))
+	p.mu.Lock()
+	p.passwords[key] = readPassword{password: t.Password, at: time.Now()}
+	p.mu.Unlock()
 	return t, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
@@ -38,10 +38,10 @@ func init() {
 	metrics.Registry.MustRegister(statusWrites)
 }
 
-// Scoreboard reads every market's accounts and scores from Redis once per Interval, ranks
-// the traders with the rules, and writes rank, score and holdings into each Trader's
-// status and the top three into the Market's. It writes an object only when a value
-// changed, at most once per pass, so at most once per Interval.
+// Scoreboard reads every market's last tick and accounts from Redis once per Interval,
+// ranks the traders with the rules, and writes rank, score and holdings into each
+// Trader's status and the top three into the Market's. It writes an object only when a
+// value changed, at most once per pass, so at most once per Interval.
 //
 // A pass writes every first rank and Market, and the rest up to Budget writes in all.
 // Every tick moves the price, and with it the net worth of every trader holding shares:
@@ -129,7 +129,7 @@ func (s *Scoreboard) Pass(ctx context.Context) error {
 			continue
 		}
 		ts := byMarket[client.ObjectKeyFromObject(m)]
-		scores := rankTraders(ts, b, bailoutPenalty(m))
+		scores := rankTraders(ts, b)
 		for i, t := range ts {
 			if w, ok := traderWrite(t, scores[i], now); ok {
 				writes = append(writes, w)
@@ -154,51 +154,15 @@ const (
 	priorityHoldings
 )
 
-// board is what Redis says about one market.
+// board is what Redis says about one market: its last tick (nil before the first), and
+// each trader's account with the score the engine gave it.
 type board struct {
-	tick     *tickEntry
-	accounts map[string]account
+	tick     *protocol.Tick
+	accounts map[string]rules.Account
 	scores   map[string]int64
 }
 
-type tickEntry struct {
-	Seq   int64
-	Price rules.Micro
-	Phase string
-	Time  time.Time
-}
-
-// account is the part of the engine's account JSON the scoreboard shows. Amounts may be
-// decimal strings or integer micro-coins.
-type account struct {
-	Coins    wireMicro `json:"coins"`
-	Shares   int64     `json:"shares"`
-	Fed      int64     `json:"fed"`
-	Bailouts int64     `json:"bailouts"`
-	InFlight int64     `json:"inflight"`
-	ScoredAt int64     `json:"scoredAt"`
-	Accepted int64     `json:"accepted"`
-	Rejected int64     `json:"rejected"`
-}
-
-type wireMicro rules.Micro
-
-func (w *wireMicro) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := rules.ParseMicro(s)
-		*w = wireMicro(v)
-		return err
-	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	*w = wireMicro(v)
-	return err
-}
-
-// read fetches a market's last tick, accounts and scores in one round trip.
+// read fetches a market's last tick and accounts in one round trip.
 func (s *Scoreboard) read(ctx context.Context, m *v1alpha1.Market) (*board, error) {
 	c, _, err := s.Redis.clientFor(ctx, s.APIReader, m)
 	if err != nil {
@@ -208,51 +172,39 @@ func (s *Scoreboard) read(ctx context.Context, m *v1alpha1.Market) (*board, erro
 	pipe := c.Pipeline()
 	ticks := pipe.XRevRangeN(ctx, k.Ticks(), "+", "-", 1)
 	accounts := pipe.HGetAll(ctx, k.Accounts())
-	scores := pipe.ZRangeWithScores(ctx, k.Scores(), 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read the scores of market %s: %w", marketOf(m), err)
 	}
-	b := &board{accounts: make(map[string]account, len(accounts.Val())), scores: make(map[string]int64, len(scores.Val()))}
+	b := &board{accounts: make(map[string]rules.Account, len(accounts.Val())), scores: make(map[string]int64, len(accounts.Val()))}
 	if msgs := ticks.Val(); len(msgs) > 0 {
-		b.tick = parseTick(msgs[0].Values)
+		t, err := protocol.DecodeTick(msgs[0])
+		if err != nil {
+			return nil, fmt.Errorf("read the last tick of market %s: %w", marketOf(m), err)
+		}
+		b.tick = &t
 	}
 	for name, v := range accounts.Val() {
-		var a account
-		if err := json.Unmarshal([]byte(v), &a); err != nil {
+		rec, a, err := protocol.DecodeAccount(v)
+		if err != nil {
 			log.FromContext(ctx).Error(err, "Skipped an account that could not be read", "market", marketOf(m).String(), "trader", name)
 			continue
 		}
-		b.accounts[name] = a
-	}
-	for _, z := range scores.Val() {
-		if name, ok := z.Member.(string); ok {
-			b.scores[name] = int64(z.Score)
-		}
+		b.accounts[name], b.scores[name] = a, rec.Score
 	}
 	return b, nil
 }
 
-func parseTick(v map[string]any) *tickEntry {
-	str := func(k string) string { s, _ := v[k].(string); return s }
-	t := &tickEntry{Phase: str("phase")}
-	t.Seq, _ = strconv.ParseInt(str("seq"), 10, 64)
-	t.Price, _ = rules.ParseMicro(str("price"))
-	t.Time, _ = time.Parse(time.RFC3339Nano, str("time"))
-	return t
-}
-
-// traderScore is what the scoreboard shows of one trader.
+// traderScore is what the scoreboard shows of one trader; rank 0 means unranked.
 type traderScore struct {
-	ranked   bool
 	rank     int32
 	score    int64
-	account  account
+	account  rules.Account
 	netWorth rules.Micro
 }
 
 // rankTraders ranks the traders that have an account, with the rules' order; scores[i]
 // belongs to traders[i]. A trader without an account yet has no rank.
-func rankTraders(traders []*v1alpha1.Trader, b *board, penalty int64) []traderScore {
+func rankTraders(traders []*v1alpha1.Trader, b *board) []traderScore {
 	var price rules.Micro
 	if b.tick != nil {
 		price = b.tick.Price
@@ -265,12 +217,9 @@ func rankTraders(traders []*v1alpha1.Trader, b *board, penalty int64) []traderSc
 		if !ok {
 			continue
 		}
-		score, ok := b.scores[t.Name]
-		if !ok {
-			score = a.Fed - penalty*a.Bailouts
-		}
-		nw := rules.Micro(a.Coins) + rules.Micro(a.Shares)*price
-		out[i] = traderScore{ranked: true, score: score, account: a, netWorth: nw}
+		score := b.scores[t.Name]
+		nw := a.Coins + rules.Micro(a.Shares)*price
+		out[i] = traderScore{score: score, account: a, netWorth: nw}
 		index[t.Name] = i
 		standings = append(standings, rules.Standing{Trader: t.Name, Team: t.Spec.Team, Score: score, NetWorth: nw, ScoredAt: a.ScoredAt})
 	}
@@ -313,9 +262,9 @@ type traderStatusPatch struct {
 func traderWrite(t *v1alpha1.Trader, s traderScore, now time.Time) (statusWrite, bool) {
 	cur := t.Status
 	want := traderStatusPatch{}
-	if s.ranked {
+	if s.rank > 0 {
 		want = traderStatusPatch{
-			Rank: s.rank, Score: s.score, MonkeysFed: s.account.Fed, Coins: rules.Micro(s.account.Coins).String(),
+			Rank: s.rank, Score: s.score, MonkeysFed: s.account.Fed, Coins: s.account.Coins.String(),
 			Shares: s.account.Shares, Bailouts: s.account.Bailouts, InFlight: s.account.InFlight,
 			NetWorth: s.netWorth.String(),
 			Orders:   v1alpha1.OrderCounts{Accepted: s.account.Accepted, Rejected: s.account.Rejected},
@@ -373,16 +322,16 @@ type marketStatusPatch struct {
 }
 
 // marketPhase maps the phase of the last tick; no tick yet means Pending.
-func marketPhase(t *tickEntry) v1alpha1.MarketPhase {
+func marketPhase(t *protocol.Tick) v1alpha1.MarketPhase {
 	if t == nil {
 		return v1alpha1.MarketPending
 	}
 	switch t.Phase {
-	case "open":
+	case rules.PhaseOpen:
 		return v1alpha1.MarketOpen
-	case "paused":
+	case rules.PhasePaused:
 		return v1alpha1.MarketPaused
-	case "closed":
+	case rules.PhaseClosed:
 		return v1alpha1.MarketClosed
 	default:
 		return v1alpha1.MarketPending
@@ -396,7 +345,7 @@ func marketWrite(m *v1alpha1.Market, b *board, scores []traderScore, traders []*
 		want.Tick, want.Price = b.tick.Seq, b.tick.Price.String()
 	}
 	for i, s := range scores {
-		if s.ranked && s.rank <= 3 {
+		if s.rank > 0 && s.rank <= 3 {
 			want.Leaders = append(want.Leaders, v1alpha1.Leader{Rank: s.rank, Trader: traders[i].Name, Team: traders[i].Spec.Team, Score: s.score})
 		}
 	}

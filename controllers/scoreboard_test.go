@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,14 +22,10 @@ import (
 // writeAccount stores an account and its score as the engine does.
 func (w *world) writeAccount(k protocol.Keys, trader string, a rules.Account) {
 	w.t.Helper()
-	b, err := json.Marshal(a)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := w.admin.HSet(w.ctx, k.Accounts(), trader, b).Err(); err != nil {
+	score := a.Score(rules.DefaultBailoutPenalty)
+	if err := w.admin.HSet(w.ctx, k.Accounts(), trader, protocol.AppendAccountJSON(nil, a, score)).Err(); err != nil {
 		w.t.Fatalf("write account: %v", err)
 	}
-	score := a.Score(rules.DefaultBailoutPenalty)
 	if err := w.admin.ZAdd(w.ctx, k.Scores(), redis.Z{Score: float64(score), Member: trader}).Err(); err != nil {
 		w.t.Fatalf("write score: %v", err)
 	}
@@ -176,11 +171,11 @@ func TestScoreboardOverBudgetRanksNewcomersBeforeHoldings(t *testing.T) {
 	alice, bob := read("alice"), read("bob")
 
 	now := time.Now()
-	holdings, ok := traderWrite(alice, traderScore{ranked: true, rank: 1, account: account{Coins: wireMicro(rules.Coins(12))}, netWorth: rules.Coins(12)}, now)
+	holdings, ok := traderWrite(alice, traderScore{rank: 1, account: rules.Account{Coins: rules.Coins(12)}, netWorth: rules.Coins(12)}, now)
 	if !ok {
 		t.Fatal("alice's new coins need no write")
 	}
-	first, ok := traderWrite(bob, traderScore{ranked: true, rank: 2, account: account{Coins: wireMicro(rules.Coins(10))}, netWorth: rules.Coins(10)}, now)
+	first, ok := traderWrite(bob, traderScore{rank: 2, account: rules.Account{Coins: rules.Coins(10)}, netWorth: rules.Coins(10)}, now)
 	if !ok {
 		t.Fatal("bob's first rank needs no write")
 	}

@@ -100,7 +100,6 @@ func CacheOptions() cache.Options {
 type Operator struct {
 	Redis      *RedisPool
 	Scoreboard *Scoreboard
-	Healer     *Healer
 }
 
 // Setup registers the reconcilers, the scoreboard and the healer with mgr. The manager
@@ -145,5 +144,5 @@ func Setup(mgr ctrl.Manager, o Options) (*Operator, error) {
 	if err := mgr.Add(healer); err != nil {
 		return nil, err
 	}
-	return &Operator{Redis: pool, Scoreboard: board, Healer: healer}, nil
+	return &Operator{Redis: pool, Scoreboard: board}, nil
 }

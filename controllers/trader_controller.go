@@ -58,14 +58,12 @@ type TraderReconciler struct {
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=game.monkonomy.dev,resources=traders/finalizers,verbs=update
-// +kubebuilder:rbac:groups=game.monkonomy.dev,resources=markets/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 
 // traderState is what a reconcile learnt, for the status.
 type traderState struct {
 	marketFound bool
-	registered  bool
 	pods        []corev1.Pod
 }
 
@@ -123,7 +121,6 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.reconcileRedis(ctx, &t, market, password); err != nil {
 		return ctrl.Result{}, err
 	}
-	st.registered = true
 	if err := r.reconcileScript(ctx, &t); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -138,8 +135,11 @@ func (r *TraderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	return res, err
 }
 
-// ensureMetadata adds the finalizer and makes the Market an owner of the Trader, so that
-// deleting a Market deletes its Traders. One patch does both.
+// ensureMetadata adds the finalizer and makes the Market an owner of the Trader. One patch
+// does both. A Market's deletion deletes its Traders itself (see
+// MarketReconciler.reconcileDelete); the owner reference shows where a Trader belongs, and
+// lets the garbage collector delete the Traders of a Market that went without its
+// finalizer.
 func (r *TraderReconciler) ensureMetadata(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
 	patch := client.MergeFrom(t.DeepCopy())
 	changed := controllerutil.AddFinalizer(t, finalizer)
@@ -223,7 +223,7 @@ func (r *TraderReconciler) reconcileRedis(ctx context.Context, t *v1alpha1.Trade
 // pods lists the trader's pods from the cache.
 func (r *TraderReconciler) pods(ctx context.Context, t *v1alpha1.Trader) ([]corev1.Pod, error) {
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(t.Namespace), client.MatchingLabels{LabelTrader: t.Name, LabelManagedBy: ManagedBy}); err != nil {
+	if err := r.List(ctx, &pods, client.InNamespace(t.Namespace), client.MatchingLabels(traderSelector(t))); err != nil {
 		return nil, fmt.Errorf("list the pods of trader %s: %w", t.Name, err)
 	}
 	return pods.Items, nil

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 )
@@ -40,7 +38,7 @@ func (r *TraderReconciler) reconcileSecret(ctx context.Context, t *v1alpha1.Trad
 	}
 	// A new Trader's Secret is created without asking the API server first: one round
 	// trip less for every Trader of a room.
-	_, err = r.apply(ctx, t, traderSecret(t, m, r.Redis, password), nil)
+	_, err = r.apply(ctx, t, traderSecret(t, m, r.Redis, password))
 	if !apierrors.IsAlreadyExists(err) {
 		return password, false, err
 	}
@@ -86,7 +84,7 @@ func (r *TraderReconciler) reconcileScript(ctx context.Context, t *v1alpha1.Trad
 		return nil
 	}
 	cm.Data = map[string]string{scriptKey: *t.Spec.Strategy.Script}
-	_, err := r.apply(ctx, t, cm, nil)
+	_, err := r.apply(ctx, t, cm)
 	return err
 }
 
@@ -164,7 +162,7 @@ func traderDeployment(t *v1alpha1.Trader, image, redisAddr string) *appsv1.Deplo
 		ObjectMeta: metav1.ObjectMeta{Name: traderPodName(t), Namespace: t.Namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelTrader: t.Name, LabelManagedBy: ManagedBy}},
+			Selector: &metav1.LabelSelector{MatchLabels: traderSelector(t)},
 			// A trader holds no state worth a rolling update; two of one trader would
 			// only share its order limit.
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
@@ -175,7 +173,7 @@ func traderDeployment(t *v1alpha1.Trader, image, redisAddr string) *appsv1.Deplo
 
 func (r *TraderReconciler) reconcileDeployment(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
 	d := traderDeployment(t, marketImage(m, r.Image), marketRedisAddr(m, r.Redis))
-	res, err := r.apply(ctx, t, d, nil)
+	res, err := r.apply(ctx, t, d)
 	switch res {
 	case applyCreated:
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "CreatedDeployment", "Created",
@@ -209,7 +207,7 @@ func traderNetworkPolicy(t *v1alpha1.Trader, redisAddr string) *networkingv1.Net
 	return &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: traderPodName(t), Namespace: t.Namespace, Labels: traderLabels(t)},
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{LabelTrader: t.Name, LabelManagedBy: ManagedBy}},
+			PodSelector: metav1.LabelSelector{MatchLabels: traderSelector(t)},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 			Egress:      []networkingv1.NetworkPolicyEgressRule{toRedis, dns},
 		},
@@ -234,21 +232,14 @@ func splitRedisAddr(addr string) (string, int32) {
 }
 
 func (r *TraderReconciler) reconcileNetworkPolicy(ctx context.Context, t *v1alpha1.Trader, m *v1alpha1.Market) error {
-	_, err := r.apply(ctx, t, traderNetworkPolicy(t, marketRedisAddr(m, r.Redis)), nil)
+	_, err := r.apply(ctx, t, traderNetworkPolicy(t, marketRedisAddr(m, r.Redis)))
 	return err
 }
 
 // apply writes an owned object. Unlike a Market's, a Trader's objects get no event each:
 // a room of 500 Traders would write thousands of events; reconcileDeployment tells the
 // user once, when the trader's pod is first set up.
-func (r *TraderReconciler) apply(ctx context.Context, t *v1alpha1.Trader, obj client.Object, keep func(stored, desired client.Object)) (applyResult, error) {
-	kind := kindOf(obj, r.Scheme)
-	res, err := applyOwned(ctx, r.Client, r.Scheme, t, obj, keep)
-	if err != nil {
-		return res, withReason(kind+"Failed", fmt.Errorf("write %s %s of trader %s: %w", kind, obj.GetName(), t.Name, err))
-	}
-	if res != applyUnchanged {
-		log.FromContext(ctx).Info(string(res)+" "+kind, strings.ToLower(kind), obj.GetName())
-	}
-	return res, nil
+func (r *TraderReconciler) apply(ctx context.Context, t *v1alpha1.Trader, obj client.Object) (applyResult, error) {
+	_, res, err := applyAndRecord(ctx, r.Client, r.Scheme, nil, t, obj, nil)
+	return res, err
 }

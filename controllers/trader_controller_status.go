@@ -78,8 +78,6 @@ func (r *TraderReconciler) setStatus(t *v1alpha1.Trader, st traderState, err err
 		ready.Message = fmt.Sprintf("Market %s does not exist in namespace %s (or is being deleted): create it, or fix spec.market.", t.Spec.Market, t.Namespace)
 	case err != nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, reasonOf(err), err.Error()
-	case !st.registered:
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionUnknown, "Registering", "The trader is being registered in its market."
 	case phase == v1alpha1.TraderRunning:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, reason, msg
 	default:

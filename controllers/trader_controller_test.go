@@ -305,10 +305,11 @@ func TestDeletingATraderRemovesItsRedisUser(t *testing.T) {
 	if users[traderUser(pm, "alice")] {
 		t.Errorf("alice's Redis user survived her")
 	}
-	c := redis.NewClient(&redis.Options{Addr: w.redis.Addr, Username: traderUser(pm, "alice"), Password: "x"})
+	// A new connection with the password alice was given.
+	c := redis.NewClient(alice.Options())
 	defer c.Close()
-	if err := c.Ping(w.ctx).Err(); err == nil {
-		t.Errorf("a deleted trader can still log in")
+	if err := c.Ping(w.ctx).Err(); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("a deleted trader can still log in with its password (err %v); want WRONGPASS", err)
 	}
 }
 
