@@ -1,7 +1,6 @@
 package arena
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,34 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/trader/strategy"
 )
-
-// output is an io.Writer that the arena writes to while the test reads it.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
 
 // fastArena is an arena that ticks every 100 ms on a free port, logging to the test.
 func fastArena(t *testing.T, o Options) Options {
@@ -53,9 +34,9 @@ func fastArena(t *testing.T, o Options) Options {
 
 // startArena starts an arena for the test; Wait runs in the background and its result is
 // on the returned channel.
-func startArena(t *testing.T, ctx context.Context, o Options) (*Arena, *output, <-chan error) {
+func startArena(t *testing.T, ctx context.Context, o Options) (*Arena, *testutil.SyncBuffer, <-chan error) {
 	t.Helper()
-	out := &output{}
+	out := &testutil.SyncBuffer{}
 	o.Out = out
 	a, err := Start(ctx, o)
 	if err != nil {
@@ -77,18 +58,6 @@ func startArena(t *testing.T, ctx context.Context, o Options) (*Arena, *output, 
 	return a, out, done
 }
 
-// eventually polls cond every 20 ms until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func getJSON(t *testing.T, url string, v any) bool {
 	t.Helper()
 	res, err := http.Get(url)
@@ -102,7 +71,7 @@ func getJSON(t *testing.T, url string, v any) bool {
 func TestArenaClosesAtTheEndOfItsDurationAndPrintsTheFinalRanking(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out := &output{}
+	out := &testutil.SyncBuffer{}
 	o := fastArena(t, Options{Bots: len(strategy.Names()), Duration: 2 * time.Second, Out: out})
 	if err := Run(ctx, o); err != nil {
 		t.Fatalf("arena with --duration 2s ended with an error: %v\n%s", err, out)
@@ -134,7 +103,7 @@ func TestCtrlCClosesTheMarketAndPrintsTheFinalRanking(t *testing.T) {
 	defer cancel()
 	a, out, done := startArena(t, ctx, fastArena(t, Options{Bots: 2}))
 	var m engine.MarketInfo
-	eventually(t, 20*time.Second, "the market did not tick", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the market to tick", func() bool {
 		return getJSON(t, a.URL()+"/api/market", &m) && m.Tick >= 3
 	})
 	cancel() // what Ctrl-C does
@@ -187,14 +156,14 @@ func TestAJoinedProgramTradesWithWhatTheArenaPrints(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: a.RedisAddr()})
 	defer c.Close()
 	var m engine.MarketInfo
-	eventually(t, 20*time.Second, "the market did not open", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the market to open", func() bool {
 		return getJSON(t, a.URL()+"/api/market", &m) && m.Tick >= 1
 	})
 	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: k.Orders("team-x"), Values: []any{"id", "first", "kind", "buy", "qty", "1"}}).Err(); err != nil {
 		t.Fatalf("send an order as the joined program: %v", err)
 	}
 	var result map[string]any
-	eventually(t, 20*time.Second, "no result for the joined program's order", func() bool {
+	testutil.Eventually(t, 20*time.Second, "a result for the joined program's order", func() bool {
 		res, err := c.XRange(ctx, k.Results("team-x"), "-", "+").Result()
 		if err != nil || len(res) == 0 {
 			return false
@@ -211,7 +180,7 @@ func TestArenaPlaysOnARealRedis(t *testing.T) {
 	srv := testredis.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out := &output{}
+	out := &testutil.SyncBuffer{}
 	o := fastArena(t, Options{Bots: 2, Duration: time.Second, RedisURL: srv.URL(), Out: out})
 	// Twice: the second game starts afresh instead of finding the first one closed.
 	for round := 1; round <= 2; round++ {
@@ -247,7 +216,7 @@ def on_tick(tick, account, memory):
 		}
 	}
 	var board []engine.Standing
-	eventually(t, 20*time.Second, "the script never fed 5 monkeys", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the script to feed 5 monkeys", func() bool {
 		if !getJSON(t, a.URL()+"/api/leaderboard", &board) {
 			return false
 		}

@@ -2,6 +2,7 @@ package arena
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -21,8 +22,9 @@ type entrant struct {
 	Builtin  string
 	Params   strategy.Params
 	Script   string // path of a Starlark script
-	Source   []byte // the script's text
 	External bool
+	// Strategy plays a built-in bot or a script; nil for External.
+	Strategy strategy.Strategy
 }
 
 // describe says what plays as this trader, for the banner.
@@ -43,7 +45,8 @@ func (e entrant) describe() string {
 }
 
 // entrants lists every trader the options ask for, each with a unique valid name, and
-// checks strategies, parameters and scripts before anything starts.
+// builds their strategies, so that a wrong parameter or script stops the arena before
+// anything starts. A script's errors and prints go to o.Log.
 func entrants(o Options) ([]entrant, error) {
 	var list []entrant
 	names := map[string]bool{}
@@ -59,27 +62,32 @@ func entrants(o Options) ([]entrant, error) {
 	builtins := strategy.Names()
 	for i := 0; i < o.Bots; i++ {
 		b := builtins[i%len(builtins)]
-		name := unique(b)
-		list = append(list, entrant{Name: name, Team: botTeam(b), Builtin: b})
-	}
-	for _, spec := range o.Builtins {
-		b, params, err := ParseBuiltin(spec)
+		s, err := strategy.New(b, nil)
 		if err != nil {
 			return nil, err
 		}
 		name := unique(b)
-		list = append(list, entrant{Name: name, Team: botTeam(b), Builtin: b, Params: params})
+		list = append(list, entrant{Name: name, Team: botTeam(b), Builtin: b, Strategy: s})
+	}
+	for _, spec := range o.Builtins {
+		b, params, s, err := parseBuiltin(spec)
+		if err != nil {
+			return nil, err
+		}
+		name := unique(b)
+		list = append(list, entrant{Name: name, Team: botTeam(b), Builtin: b, Params: params, Strategy: s})
 	}
 	for _, path := range o.Scripts {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--script %s: %w", path, err)
 		}
-		if _, err := strategy.LoadScript(path, src, strategy.ScriptOptions{}); err != nil {
+		s, err := strategy.LoadScript(path, src, strategy.ScriptOptions{Log: scriptLog(o.Log)})
+		if err != nil {
 			return nil, fmt.Errorf("--script %s: %w", path, err)
 		}
 		name := unique(nameFromFile(path))
-		list = append(list, entrant{Name: name, Team: "Script " + name, Script: path, Source: src})
+		list = append(list, entrant{Name: name, Team: "Script " + name, Script: path, Strategy: s})
 	}
 	for _, name := range o.Joins {
 		if err := protocol.ValidateName("trader", name); err != nil {
@@ -96,20 +104,35 @@ func entrants(o Options) ([]entrant, error) {
 
 // ParseBuiltin reads NAME[:k=v,k=v], checking the strategy and its parameters.
 func ParseBuiltin(spec string) (string, strategy.Params, error) {
+	name, params, _, err := parseBuiltin(spec)
+	return name, params, err
+}
+
+// parseBuiltin reads NAME[:k=v,k=v] and builds the strategy.
+func parseBuiltin(spec string) (string, strategy.Params, strategy.Strategy, error) {
 	name, rest, _ := strings.Cut(spec, ":")
 	name = strings.TrimSpace(name)
 	params := strategy.Params{}
 	if strings.TrimSpace(rest) != "" {
 		p, err := strategy.ParseParams(strings.Split(rest, ","))
 		if err != nil {
-			return "", nil, fmt.Errorf("--builtin %s: %w", spec, err)
+			return "", nil, nil, fmt.Errorf("--builtin %s: %w", spec, err)
 		}
 		params = p
 	}
-	if _, err := strategy.New(name, params); err != nil {
-		return "", nil, fmt.Errorf("--builtin %s: %w", spec, err)
+	s, err := strategy.New(name, params)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("--builtin %s: %w", spec, err)
 	}
-	return name, params, nil
+	return name, params, s, nil
+}
+
+// scriptLog sends a script's errors and prints to log (nowhere when it is nil).
+func scriptLog(log *slog.Logger) func(string) {
+	if log == nil {
+		return nil
+	}
+	return func(msg string) { log.Info("Script says", "msg", msg) }
 }
 
 // botTeam is the team shown for a built-in bot: "Bot classic".

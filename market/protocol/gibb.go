@@ -32,6 +32,12 @@ func GibbFromRules(g rules.GibbEffect, at time.Time) Gibb {
 		Tick: g.Tick, Burst: g.Burst, Time: at}
 }
 
+// Rules is the gibb as the rules' GibbEffect that strategies see.
+func (g Gibb) Rules() rules.GibbEffect {
+	return rules.GibbEffect{Seq: g.Seq, Author: g.Author, Text: g.Text, Points: g.Points, Hype: g.Hype,
+		Tick: g.Tick, Burst: g.Burst}
+}
+
 // AppendGibb appends the field/value pairs of a gibbs feed entry to args, ready for XADD.
 func AppendGibb(args []any, g Gibb) []any {
 	burst := "0"

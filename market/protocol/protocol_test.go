@@ -111,6 +111,10 @@ func TestResultRoundTrip(t *testing.T) {
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
+	r.Trader = "t1"
+	if back := got.Rules("t1"); back != r {
+		t.Fatalf("result as the rules' = %+v, want %+v", back, r)
+	}
 }
 
 func TestTickAndGibbTravelAsDecimalStrings(t *testing.T) {
@@ -122,13 +126,22 @@ func TestTickAndGibbTravelAsDecimalStrings(t *testing.T) {
 		t.Fatalf("tick came back as %+v (%v)", got, err)
 	}
 	b, _ := json.Marshal(tk)
-	want := `{"seq":12,"price":"1.020000","forecast":"0.998000","ema":"1.010000","hype":"0.030000","burst":2,"phase":"open","time":"2026-01-02T15:04:05.000Z"}`
+	want := `{"seq":12,"price":"1.020000","forecast":"0.998000","ema":"1.010000","hype":"0.030000","burst":2,"phase":"open","time":"2026-01-02T15:04:05.000Z","marketMs":11000}`
 	if string(b) != want {
 		t.Fatalf("tick JSON\n got %s\nwant %s", b, want)
 	}
 	var back Tick
-	if err := json.Unmarshal(b, &back); err != nil || back.Price != tk.Price || !back.Time.Equal(at) {
+	if err := json.Unmarshal(b, &back); err != nil || back.Price != tk.Price || !back.Time.Equal(at) || back.MarketMs != tk.MarketMs {
 		t.Fatalf("tick JSON came back as %+v (%v)", back, err)
+	}
+	// Exports of older versions have no marketMs.
+	old := strings.Replace(string(b), `,"marketMs":11000`, "", 1)
+	if err := json.Unmarshal([]byte(old), &back); err != nil || back.Seq != 12 || back.MarketMs != 0 {
+		t.Fatalf("tick JSON without marketMs came back as %+v (%v)", back, err)
+	}
+	if rt := tk.Rules(); rt != (rules.Tick{Seq: 12, Price: tk.Price, Forecast: tk.Forecast, EMA: tk.EMA, Hype: tk.Hype,
+		Burst: 2, Phase: rules.PhaseOpen, TimeMs: 11_000}) {
+		t.Fatalf("tick as the rules' = %+v", rt)
 	}
 
 	g := Gibb{Seq: 3, Author: "t1", Text: "banana up #mktd", Points: 101, Hype: 1_010_000, Tick: 12, Burst: true, Time: at}
@@ -139,6 +152,9 @@ func TestTickAndGibbTravelAsDecimalStrings(t *testing.T) {
 	b, _ = json.Marshal(g)
 	if want := `{"seq":3,"author":"t1","text":"banana up #mktd","points":101,"hype":"1.010000","tick":12,"burst":true,"time":"2026-01-02T15:04:05.000Z"}`; string(b) != want {
 		t.Fatalf("gibb JSON\n got %s\nwant %s", b, want)
+	}
+	if rg := g.Rules(); rg != (rules.GibbEffect{Seq: 3, Author: "t1", Text: "banana up #mktd", Points: 101, Hype: 1_010_000, Tick: 12, Burst: true}) {
+		t.Fatalf("gibb as the rules' = %+v", rg)
 	}
 }
 

@@ -29,6 +29,12 @@ type Result struct {
 	Credit rules.Micro
 }
 
+// Rules is the result, of trader, as the rules' Result that strategies see.
+func (r Result) Rules(trader string) rules.Result {
+	return rules.Result{Trader: trader, ID: r.ID, Kind: r.Kind, Status: r.Status, Reason: r.Reason,
+		Tick: r.Tick, Price: r.Price, Account: r.Account, Score: r.Score, Credit: r.Credit}
+}
+
 // AppendResult appends the field/value pairs of a result entry to args, ready for XADD.
 // orderEntryID is the entry id of the order in orders:<trader> (empty for a harvest).
 func AppendResult(args []any, r rules.Result, orderEntryID string) []any {

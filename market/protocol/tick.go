@@ -14,7 +14,9 @@ import (
 // which the backtester reads. In JSON, amounts are decimal strings:
 //
 //	{"seq":12,"price":"1.020000","forecast":"0.998000","ema":"1.010000","hype":"0.030000",
-//	 "burst":0,"phase":"open","time":"2026-01-02T15:04:05.000Z"}
+//	 "burst":0,"phase":"open","time":"2026-01-02T15:04:05.000Z","marketMs":11000}
+//
+// marketMs is left out when it is 0 (and by exports of older versions).
 //
 // A tick is published once per tick while the market is open. When the phase changes, an
 // entry with the same Seq and the new phase announces it (paused, open again, closed).
@@ -35,6 +37,12 @@ type Tick struct {
 func TickFromRules(t rules.Tick, at time.Time) Tick {
 	return Tick{Seq: t.Seq, Price: t.Price, Forecast: t.Forecast, EMA: t.EMA, Hype: t.Hype,
 		Burst: t.Burst, Phase: t.Phase, Time: at, MarketMs: t.TimeMs}
+}
+
+// Rules is the tick as the rules' Tick that strategies see.
+func (t Tick) Rules() rules.Tick {
+	return rules.Tick{Seq: t.Seq, Price: t.Price, Forecast: t.Forecast, EMA: t.EMA, Hype: t.Hype,
+		Burst: t.Burst, Phase: t.Phase, TimeMs: t.MarketMs}
 }
 
 // AppendTick appends the field/value pairs of a tick entry to args, ready for XADD.
@@ -91,12 +99,13 @@ type tickJSON struct {
 	Burst    int    `json:"burst"`
 	Phase    string `json:"phase"`
 	Time     string `json:"time"`
+	MarketMs int64  `json:"marketMs,omitempty"`
 }
 
 func (t Tick) MarshalJSON() ([]byte, error) {
 	return json.Marshal(tickJSON{Seq: t.Seq, Price: FormatMicro(t.Price), Forecast: FormatMicro(t.Forecast),
 		EMA: FormatMicro(t.EMA), Hype: FormatMicro(t.Hype), Burst: t.Burst, Phase: t.Phase.String(),
-		Time: FormatTime(t.Time)})
+		Time: FormatTime(t.Time), MarketMs: t.MarketMs})
 }
 
 func (t *Tick) UnmarshalJSON(b []byte) error {
@@ -106,7 +115,7 @@ func (t *Tick) UnmarshalJSON(b []byte) error {
 	}
 	f := fields{FieldPrice: j.Price, FieldForecast: j.Forecast, FieldEMA: j.EMA, FieldHype: j.Hype, FieldTime: j.Time}
 	var err error
-	*t = Tick{Seq: j.Seq, Burst: j.Burst}
+	*t = Tick{Seq: j.Seq, Burst: j.Burst, MarketMs: j.MarketMs}
 	if t.Price, err = f.micro(FieldPrice); err != nil {
 		return fmt.Errorf("tick %d: %w", j.Seq, err)
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -48,21 +49,11 @@ func DefaultNegative() []string {
 // WithDefaults returns c with every zero field replaced by the default of the rules. An
 // empty word list counts as zero and takes the default list. The word lists are copied.
 func (c Config) WithDefaults() Config {
-	if c.TickInterval == 0 {
-		c.TickInterval = DefaultTickInterval
-	}
-	if c.PriceInitial == 0 {
-		c.PriceInitial = DefaultPriceInitial
-	}
-	if c.PriceDrift == 0 {
-		c.PriceDrift = DefaultPriceDrift
-	}
-	if c.PriceVolatility == 0 {
-		c.PriceVolatility = DefaultPriceVolatility
-	}
-	if c.Hashtag == "" {
-		c.Hashtag = DefaultHashtag
-	}
+	c.TickInterval = cmp.Or(c.TickInterval, DefaultTickInterval)
+	c.PriceInitial = cmp.Or(c.PriceInitial, DefaultPriceInitial)
+	c.PriceDrift = cmp.Or(c.PriceDrift, DefaultPriceDrift)
+	c.PriceVolatility = cmp.Or(c.PriceVolatility, DefaultPriceVolatility)
+	c.Hashtag = cmp.Or(c.Hashtag, DefaultHashtag)
 	if len(c.Positive) == 0 {
 		c.Positive = DefaultPositive()
 	} else {
@@ -73,30 +64,14 @@ func (c Config) WithDefaults() Config {
 	} else {
 		c.Negative = append([]string(nil), c.Negative...)
 	}
-	if c.BurstStepTicks == 0 {
-		c.BurstStepTicks = DefaultBurstStepTicks
-	}
-	if c.InitialCoins == 0 {
-		c.InitialCoins = DefaultInitialCoins
-	}
-	if c.InitialShares == 0 {
-		c.InitialShares = DefaultInitialShares
-	}
-	if c.BailoutPenalty == 0 {
-		c.BailoutPenalty = DefaultBailoutPenalty
-	}
-	if c.BailoutCoins == 0 {
-		c.BailoutCoins = DefaultBailoutCoins
-	}
-	if c.BailoutShares == 0 {
-		c.BailoutShares = DefaultBailoutShares
-	}
-	if c.MaxOrdersPerTick == 0 {
-		c.MaxOrdersPerTick = DefaultMaxOrdersPerTick
-	}
-	if c.MaxGibbsPerTick == 0 {
-		c.MaxGibbsPerTick = DefaultMaxGibbsPerTick
-	}
+	c.BurstStepTicks = cmp.Or(c.BurstStepTicks, DefaultBurstStepTicks)
+	c.InitialCoins = cmp.Or(c.InitialCoins, DefaultInitialCoins)
+	c.InitialShares = cmp.Or(c.InitialShares, DefaultInitialShares)
+	c.BailoutPenalty = cmp.Or(c.BailoutPenalty, DefaultBailoutPenalty)
+	c.BailoutCoins = cmp.Or(c.BailoutCoins, DefaultBailoutCoins)
+	c.BailoutShares = cmp.Or(c.BailoutShares, DefaultBailoutShares)
+	c.MaxOrdersPerTick = cmp.Or(c.MaxOrdersPerTick, DefaultMaxOrdersPerTick)
+	c.MaxGibbsPerTick = cmp.Or(c.MaxGibbsPerTick, DefaultMaxGibbsPerTick)
 	return c
 }
 

@@ -179,7 +179,7 @@ func ParseCoins(s string) (Micro, error) {
 }
 
 // mulQtyPrice returns n × p exactly. Orders carry at most MaxQty shares and prices stay at or
-// below maxPrice, so the product fits an int64 by a wide margin.
+// below MaxPrice, so the product fits an int64 by a wide margin.
 func mulQtyPrice(n int64, p Micro) Micro { return Micro(n) * p }
 
 // addSat adds two amounts, stopping at the bounds of int64 instead of wrapping.

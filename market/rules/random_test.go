@@ -3,6 +3,7 @@ package rules
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -57,13 +58,45 @@ func TestPriceDrawsAreStandardNormal(t *testing.T) {
 }
 
 func TestDrawsArePureFunctionsOfTheirInputs(t *testing.T) {
-	if priceDraw(1, 5) != priceDraw(1, 5) || burstDraw(1, 5) != burstDraw(1, 5) ||
-		investDraw(1, "alice", "o1") != investDraw(1, "alice", "o1") {
-		t.Fatal("the same inputs gave different draws")
+	// Pinned: every implementation, and every run, draws exactly these numbers.
+	if got := priceDraw(1, 5); got != -1.3842032983890036 {
+		t.Errorf("priceDraw(1, 5) = %v, want -1.3842032983890036", got)
+	}
+	if got := burstDraw(1, 5); got != 0.7658131826057217 {
+		t.Errorf("burstDraw(1, 5) = %v, want 0.7658131826057217", got)
+	}
+	if got := investDraw(1, "alice", "o1"); got != -0.08625549877319508 {
+		t.Errorf("investDraw(1, alice, o1) = %v, want -0.08625549877319508", got)
 	}
 	if priceDraw(1, 5) == priceDraw(2, 5) || priceDraw(1, 5) == priceDraw(1, 6) ||
+		burstDraw(1, 5) == burstDraw(2, 5) || burstDraw(1, 5) == burstDraw(1, 6) ||
+		investDraw(1, "alice", "o1") == investDraw(2, "alice", "o1") ||
 		investDraw(1, "alice", "o1") == investDraw(1, "bob", "o1") || investDraw(1, "alice", "o1") == investDraw(1, "alice", "o2") {
 		t.Fatal("different inputs gave the same draw")
+	}
+}
+
+func TestBurstDrawsAreUniformAndInvestDrawsStandardNormal(t *testing.T) {
+	const n = 100_000
+	var below, sum, sq float64
+	for i := int64(1); i <= n; i++ {
+		u := burstDraw(42, i)
+		if u <= 0 || u >= 1 {
+			t.Fatalf("burstDraw(42, %d) = %v, outside (0, 1)", i, u)
+		}
+		if u < 0.25 {
+			below++
+		}
+		z := investDraw(42, "alice", strconv.FormatInt(i, 10))
+		sum += z
+		sq += z * z
+	}
+	if f := below / n; math.Abs(f-0.25) > 0.01 {
+		t.Errorf("%.3f of the burst draws are below 0.25; want 0.25", f)
+	}
+	mean, sd := sum/n, math.Sqrt(sq/n-(sum/n)*(sum/n))
+	if math.Abs(mean) > 0.02 || math.Abs(sd-1) > 0.02 {
+		t.Errorf("invest draws have mean %v and standard deviation %v; want 0 and 1", mean, sd)
 	}
 }
 

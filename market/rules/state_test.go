@@ -54,11 +54,12 @@ func TestRestoredMarketContinuesByteForByte(t *testing.T) {
 	}
 	if a.String() != b.String() {
 		al, bl := strings.Split(a.String(), "\n"), strings.Split(b.String(), "\n")
-		for i := range al {
+		for i := range min(len(al), len(bl)) {
 			if al[i] != bl[i] {
 				t.Fatalf("line %d differs:\n%s\n%s", i, al[i], bl[i])
 			}
 		}
+		t.Fatalf("the original market wrote %d lines, the restored one %d", len(al), len(bl))
 	}
 	s1, _ := json.Marshal(orig.State())
 	s2, _ := json.Marshal(restored.State())

@@ -159,8 +159,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	c.session = hex.EncodeToString(b[:])
-	cfg := rules.Config{}.WithDefaults()
-	c.account = rules.Account{Coins: cfg.InitialCoins, Shares: cfg.InitialShares}
+	c.account = rules.Account{Coins: rules.DefaultInitialCoins, Shares: rules.DefaultInitialShares}
 	if err := c.retry(ctx, "read the market's latest tick and results", c.position); err != nil {
 		c.Close()
 		return nil, err
@@ -219,8 +218,9 @@ func (c *Client) Trader() string { return c.trader }
 // Market is the market this trader plays in.
 func (c *Client) Market() protocol.Market { return c.market }
 
-// Account is the trader's account as of its latest result (the initial account of the
-// rules before its first one). Coins, Shares, Fed, Bailouts and InFlight are set.
+// Account is the trader's account and its score, as the market computed them, as of its
+// latest result (the rules' default initial account and 0 before its first one). Coins,
+// Shares, Fed, Bailouts and InFlight are set; results do not carry the other fields.
 func (c *Client) Account() (rules.Account, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

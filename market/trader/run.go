@@ -15,11 +15,12 @@ const StandingEvery = 60
 // statser is a strategy that counts its own troubles (a Starlark script).
 type statser interface{ Stats() strategy.ScriptStats }
 
-// Run plays s live on c until ctx ends: each tick goes to s.OnTick with the latest known
-// account, each result to OnResult and each gibb to OnGibb when s has them, and every
-// action they return is sent as an order with a fresh id. It logs what a person watching
-// wants to know: rejected orders, harvests, bailouts, phase changes, and the standing every
-// StandingEvery ticks. A nil log means slog.Default(). It returns ctx's error.
+// Run plays s live on c until ctx ends: each tick goes to s (strategy.Tick) with the latest
+// known account and the market's score of it, each result to OnResult and each gibb to
+// OnGibb when s has them, and every action they return is sent as an order with a fresh id.
+// It logs what a person watching wants to know: rejected orders, harvests, bailouts, phase
+// changes, and the standing every StandingEvery ticks. A nil log means slog.Default(). It
+// returns ctx's error.
 func Run(ctx context.Context, c *Client, s strategy.Strategy, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
@@ -54,7 +55,7 @@ func (r *runner) onTick(ctx context.Context, t protocol.Tick) {
 	}
 	r.lastSeq = t.Seq
 	a, score := r.c.Account()
-	r.send(ctx, r.s.OnTick(RulesTick(t), a))
+	r.send(ctx, strategy.Tick(r.s, t.Rules(), a, score))
 	if t.Seq%StandingEvery == 0 {
 		attrs := []any{"tick", t.Seq, "price", t.Price.String(), "score", score, "fed", a.Fed,
 			"coins", a.Coins.String(), "shares", a.Shares, "bailouts", a.Bailouts, "inflight", a.InFlight}
@@ -79,13 +80,13 @@ func (r *runner) onResult(ctx context.Context, res protocol.Result) {
 	}
 	r.bailouts = res.Account.Bailouts
 	if h, ok := r.s.(strategy.ResultHandler); ok {
-		r.send(ctx, h.OnResult(RulesResult(r.c.Trader(), res)))
+		r.send(ctx, h.OnResult(res.Rules(r.c.Trader())))
 	}
 }
 
 func (r *runner) onGibb(ctx context.Context, g protocol.Gibb) {
 	if h, ok := r.s.(strategy.GibbHandler); ok {
-		r.send(ctx, h.OnGibb(RulesGibb(g)))
+		r.send(ctx, h.OnGibb(g.Rules()))
 	}
 }
 
@@ -100,22 +101,4 @@ func (r *runner) send(ctx context.Context, actions []strategy.Action) {
 		}
 		r.log.Debug("Sent an order", "order", id, "action", a.String())
 	}
-}
-
-// RulesTick is a published tick as the rules' Tick that strategies see.
-func RulesTick(t protocol.Tick) rules.Tick {
-	return rules.Tick{Seq: t.Seq, Price: t.Price, Forecast: t.Forecast, EMA: t.EMA, Hype: t.Hype,
-		Burst: t.Burst, Phase: t.Phase, TimeMs: t.MarketMs}
-}
-
-// RulesResult is a published result of trader as the rules' Result that strategies see.
-func RulesResult(trader string, r protocol.Result) rules.Result {
-	return rules.Result{Trader: trader, ID: r.ID, Kind: r.Kind, Status: r.Status, Reason: r.Reason,
-		Tick: r.Tick, Price: r.Price, Account: r.Account, Score: r.Score, Credit: r.Credit}
-}
-
-// RulesGibb is a published gibb as the rules' GibbEffect that strategies see.
-func RulesGibb(g protocol.Gibb) rules.GibbEffect {
-	return rules.GibbEffect{Seq: g.Seq, Author: g.Author, Text: g.Text, Points: g.Points, Hype: g.Hype,
-		Tick: g.Tick, Burst: g.Burst}
 }

@@ -2,11 +2,15 @@ package trader_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/monkonomy/monkonomy/market/rules"
+	"github.com/monkonomy/monkonomy/market/trader"
 	"github.com/monkonomy/monkonomy/market/trader/strategy"
 	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
@@ -130,6 +134,50 @@ def on_tick(tick, account, memory):
 	for _, want := range []string{"in on_tick: Starlark computation cancelled: ", "bot.star:8:49: in on_tick: floating-point division by zero", "memory held more than"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+// scoreWatcher feeds one monkey per tick, keeping a share, and keeps the scores it is shown.
+type scoreWatcher struct {
+	mu     sync.Mutex
+	scores map[int64]int64 // monkeys fed → score shown
+}
+
+func (w *scoreWatcher) OnTick(rules.Tick, rules.Account) []strategy.Action {
+	panic("the runtime called OnTick on a strategy that wants the market's score")
+}
+
+func (w *scoreWatcher) OnScoredTick(_ rules.Tick, a rules.Account, score int64) []strategy.Action {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.scores[a.Fed] = score
+	if a.Shares > 1 {
+		return []strategy.Action{strategy.Feed(1)}
+	}
+	return nil
+}
+
+func TestRunShowsTheMarketsScoreWithEachTick(t *testing.T) {
+	m := startMarket(t, 25*time.Millisecond)
+	m.Register(t, "watcher")
+	w := &scoreWatcher{scores: map[int64]int64{}}
+	c := connect(t, m, "watcher")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = trader.Run(ctx, c, w, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	defer func() { cancel(); <-done }()
+	tradertest.Eventually(t, 20*time.Second, "four monkeys fed, as the strategy saw it", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		_, ok := w.scores[4]
+		return ok
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for fed, score := range w.scores {
+		if score != fed { // no bailout: the score is the monkeys fed
+			t.Errorf("with %d monkeys fed the strategy was shown a score of %d", fed, score)
 		}
 	}
 }

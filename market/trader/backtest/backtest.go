@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -31,8 +32,8 @@ type Options struct {
 	Gibbs []protocol.Gibb
 	// Config is the recorded market's rules (zero fields: the defaults). Its seed decides
 	// the returns of plantations; its tick interval gives the market time of a recorded
-	// tick that does not carry it (ticks.jsonl does not): (seq − 1) × interval, when the
-	// engine publishes each tick.
+	// tick that does not carry it (exports of older versions): (seq − 1) × interval, when
+	// the engine publishes each tick.
 	Config rules.Config
 	// CSV, when set, receives one line per tick: the price and the account after it.
 	CSV io.Writer
@@ -114,13 +115,9 @@ func Run(opts Options) (*Report, error) {
 	interval := cfg.TickInterval.Milliseconds()
 	for _, rec := range ticks {
 		row.orders, row.accepted, row.rejected = 0, 0, 0
-		ms := rec.MarketMs
-		if ms == 0 {
-			ms = (rec.Seq - 1) * interval
-		}
-		p.advance(ms)
-		t := m.ReplayTick(rules.Tick{Seq: rec.Seq, Price: rec.Price, Forecast: rec.Forecast, EMA: rec.EMA,
-			Hype: rec.Hype, Burst: rec.Burst})
+		// The recorded market time; exports of older versions lack it.
+		p.advance(cmp.Or(rec.MarketMs, (rec.Seq-1)*interval))
+		t := m.ReplayTick(rec.Rules())
 		p.tick(t, 0)
 		for len(gibbs) > 0 && gibbs[0].Tick <= rec.Seq {
 			g := gibbs[0]
@@ -129,8 +126,7 @@ func Run(opts Options) (*Report, error) {
 				continue
 			}
 			rep.Gibbs++
-			p.gibb(rules.GibbEffect{Seq: g.Seq, Author: g.Author, Text: g.Text, Points: g.Points,
-				Hype: g.Hype, Tick: g.Tick, Burst: g.Burst})
+			p.gibb(g.Rules())
 		}
 		if out != nil {
 			a, _ := m.Account(opts.Trader)

@@ -14,8 +14,9 @@ import (
 
 // record plays n ticks of a market with a few people's gibbs (and, when s is set, a trader
 // named trader playing s, as live) and returns the recording as `monkonomy export` writes
-// it, and the trader's final account.
-func record(t *testing.T, cfg rules.Config, n int, trader string, s strategy.Strategy) (ticks, gibbs []byte, acct rules.Account) {
+// it, and the trader's final account. When pauseAt is set, the market pauses half-way
+// through that tick and opens again, as the engine announces it.
+func record(t *testing.T, cfg rules.Config, n int, trader string, s strategy.Strategy, pauseAt int) (ticks, gibbs []byte, acct rules.Account) {
 	t.Helper()
 	m := rules.NewMarket(cfg)
 	p := newPlayer(m)
@@ -30,15 +31,29 @@ func record(t *testing.T, cfg rules.Config, n int, trader string, s strategy.Str
 	var tb, gb bytes.Buffer
 	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
 	interval := m.Config().TickInterval
-	for i := 1; i <= n; i++ {
-		p.advance(int64(i-1) * interval.Milliseconds())
-		tk := m.Tick()
-		line, err := json.Marshal(protocol.TickFromRules(tk, start.Add(time.Duration(i)*interval)))
+	write := func(pt protocol.Tick) {
+		line, err := json.Marshal(pt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tb.Write(append(line, '\n'))
+	}
+	for i := 1; i <= n; i++ {
+		p.advance(int64(i-1) * interval.Milliseconds())
+		tk := m.Tick()
+		write(protocol.TickFromRules(tk, start.Add(time.Duration(i)*interval)))
 		p.tick(tk, 0)
+		if i == pauseAt {
+			p.advance(int64(i-1)*interval.Milliseconds() + interval.Milliseconds()/2)
+			for _, ph := range []rules.Phase{rules.PhasePaused, rules.PhaseOpen} {
+				if err := m.SetPhase(ph); err != nil {
+					t.Fatal(err)
+				}
+				pt := protocol.TickFromRules(m.LastTick(), start.Add(time.Duration(i)*interval))
+				pt.Phase, pt.MarketMs = ph, m.TimeMs()
+				write(pt)
+			}
+		}
 		if i%40 == 0 {
 			g, status, reason := m.PostGibb("ana", "banana up, good and solid #mktd")
 			if status != rules.StatusAccepted {
@@ -86,7 +101,7 @@ func mustNew(t *testing.T, name string, p strategy.Params) strategy.Strategy {
 
 func TestBacktestOfARecordedGameIsByteForByteDeterministic(t *testing.T) {
 	cfg := rules.Config{Seed: 42}
-	ticks, gibbs, _ := record(t, cfg, 200, "", nil)
+	ticks, gibbs, _ := record(t, cfg, 200, "", nil, 0)
 	script := []byte(`
 def on_tick(tick, account, memory):
     memory["n"] = memory.get("n", 0) + 1
@@ -128,7 +143,7 @@ func TestBacktestGivesTheLiveResultsOfTheRecordedMarket(t *testing.T) {
 	// A feeder that played live in a market ends with the same account as the feeder
 	// backtested on that market's recording.
 	cfg := rules.Config{Seed: 9}
-	ticks, gibbs, live := record(t, cfg, 300, "team-a", mustNew(t, "feeder", nil))
+	ticks, gibbs, live := record(t, cfg, 300, "team-a", mustNew(t, "feeder", nil), 0)
 	tk, _ := ReadTicks(bytes.NewReader(ticks), "ticks.jsonl")
 	gb, _ := ReadGibbs(bytes.NewReader(gibbs), "gibbs.jsonl")
 	rep, err := Run(Options{Trader: "team-a", Strategy: mustNew(t, "feeder", nil), Ticks: tk, Gibbs: gb, Config: cfg})
@@ -143,6 +158,35 @@ func TestBacktestGivesTheLiveResultsOfTheRecordedMarket(t *testing.T) {
 	}
 	if live.Fed < 10 || rep.Harvests == 0 {
 		t.Fatalf("the feeder fed %d monkeys and harvested %d times: the test plays too little", live.Fed, rep.Harvests)
+	}
+}
+
+func TestBacktestPlaysAtTheRecordedMarketTime(t *testing.T) {
+	// A market ticking every 100ms that paused once, backtested without its tick interval
+	// (as `monkonomy backtest` without --config): the market time of each recorded tick,
+	// not a guess from the interval, decides when plantations are harvested.
+	ticks, gibbs, live := record(t, rules.Config{Seed: 9, TickInterval: 100 * time.Millisecond}, 300, "team-a", mustNew(t, "feeder", nil), 150)
+	if n := bytes.Count(ticks, []byte(`"phase":"paused"`)); n != 1 {
+		t.Fatalf("the recording has %d pauses, want 1", n)
+	}
+	tk, err := ReadTicks(bytes.NewReader(ticks), "ticks.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := ReadGibbs(bytes.NewReader(gibbs), "gibbs.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(Options{Trader: "team-a", Strategy: mustNew(t, "feeder", nil), Ticks: tk, Gibbs: gb, Config: rules.Config{Seed: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Account.ScoredAt, live.ScoredAt = 0, 0
+	if rep.Ticks != 300 || rep.Account != live {
+		t.Fatalf("backtest of %d ticks: account %+v\nlive account %+v", rep.Ticks, rep.Account, live)
+	}
+	if rep.Harvests < 10 {
+		t.Fatalf("the feeder harvested %d times: the test plays too little", rep.Harvests)
 	}
 }
 

@@ -30,14 +30,14 @@ type seat struct {
 // player applies strategies' actions to a market as the engine does: in order, one result
 // per order, plantations harvested when they fall due in market time.
 type player struct {
-	m         *rules.Market
-	seats     []*seat
-	harvests  []rules.Plantation // pending, in due order
-	onGibb    func(rules.GibbEffect)
-	lastPrice rules.Micro
+	m        *rules.Market
+	penalty  int64 // the market's bailout penalty, for the scores strategies see
+	seats    []*seat
+	harvests []rules.Plantation // pending, in due order
+	onGibb   func(rules.GibbEffect)
 }
 
-func newPlayer(m *rules.Market) *player { return &player{m: m} }
+func newPlayer(m *rules.Market) *player { return &player{m: m, penalty: m.Config().BailoutPenalty} }
 
 func (p *player) add(name string, s strategy.Strategy) (*seat, error) {
 	if !p.m.AddTrader(name) {
@@ -71,8 +71,8 @@ func (p *player) seat(name string) *seat {
 	return nil
 }
 
-// tick shows tick t to every seat, starting with seat first and going round, and applies
-// their orders.
+// tick shows tick t to every seat with its account and score, starting with seat first and
+// going round, and applies their orders.
 func (p *player) tick(t rules.Tick, first int) {
 	for _, st := range p.seats {
 		st.reactions = 0
@@ -81,7 +81,7 @@ func (p *player) tick(t rules.Tick, first int) {
 	for i := range n {
 		st := p.seats[(first+i)%n]
 		a, _ := p.m.Account(st.name)
-		p.send(st, st.strategy.OnTick(t, a))
+		p.send(st, strategy.Tick(st.strategy, t, a, a.Score(p.penalty)))
 	}
 }
 

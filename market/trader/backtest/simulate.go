@@ -46,7 +46,6 @@ type SimResult struct {
 	Gibbs     []rules.GibbEffect
 	Standings []rules.Standing
 	Accounts  map[string]rules.Account
-	Penalty   int64
 }
 
 // Simulate plays the bots against each other for the given number of ticks.
@@ -93,7 +92,7 @@ func Simulate(opts SimOptions) (*SimResult, error) {
 		}
 		teams[name] = bot
 	}
-	res := &SimResult{Seed: opts.Seed, Ticks: opts.Ticks, Accounts: map[string]rules.Account{}, Penalty: cfg.BailoutPenalty}
+	res := &SimResult{Seed: opts.Seed, Ticks: opts.Ticks, Accounts: map[string]rules.Account{}}
 	p.onGibb = func(g rules.GibbEffect) { res.Gibbs = append(res.Gibbs, g) }
 	if err := m.SetPhase(rules.PhaseOpen); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package strategy
 
 import (
 	"math/rand/v2"
-	"time"
 
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -11,92 +10,97 @@ import (
 const one = rules.MicrosPerCoin
 
 func init() {
+	// The event's sample bot: feeds one monkey at the start, buys when the forecast says up
+	// (F > 1), sells otherwise, and invests all its coins but a few at most once per interval.
 	register(&Builtin{
 		Name: "classic",
-		Help: "The event's sample bot: feeds one monkey at the start, buys when the forecast says up (F > 1), sells otherwise, and invests all its coins but a few at most once per interval.",
 		Params: []Param{
-			{"qty", "1", "shares bought or sold per tick"},
-			{"keep", "1", "coins kept when investing"},
-			{"invest-every", "1s", "least market time between two investments"},
+			{"qty", "1"},           // shares bought or sold per tick
+			{"keep", "1"},          // coins kept when investing
+			{"invest-every", "1s"}, // least market time between two investments
 		},
 		new: func(p *paramReader) Strategy {
 			return &classic{
-				qty:   p.Int("qty", 1, 1),
-				keep:  p.Coins("keep", one),
-				every: p.Duration("invest-every", time.Second, 0).Milliseconds(),
+				qty:   p.Int("qty", 1),
+				keep:  p.Coins("keep"),
+				every: p.Duration("invest-every", 0).Milliseconds(),
 			}
 		},
 	})
+	// Follows the trend: buys when the price rose by more than a threshold over a window of
+	// ticks, sells when it fell, and feeds its spare shares regularly.
 	register(&Builtin{
 		Name: "momentum",
-		Help: "Follows the trend: buys when the price rose by more than a threshold over a window of ticks, sells when it fell, and feeds its spare shares regularly.",
 		Params: []Param{
-			{"window", "5", "ticks between the two prices compared"},
-			{"threshold", "0.002", "relative change that counts as a trend"},
-			{"qty", "1", "shares bought or sold per signal"},
-			{"feed-every", "10", "ticks between two feedings (0: never feed)"},
-			{"keep-shares", "1", "shares never sold nor fed"},
+			{"window", "5"},        // ticks between the two prices compared
+			{"threshold", "0.002"}, // relative change that counts as a trend
+			{"qty", "1"},           // shares bought or sold per signal
+			{"feed-every", "10"},   // ticks between two feedings (0: never feed)
+			{"keep-shares", "1"},   // shares never sold nor fed
 		},
 		new: func(p *paramReader) Strategy {
 			return &momentum{
-				window:    int(p.Int("window", 5, 1)),
-				threshold: p.Fraction("threshold", 0.002, 0, 1),
-				qty:       p.Int("qty", 1, 1),
+				window:    int(p.Int("window", 1)),
+				threshold: p.Fraction("threshold", 0, 1),
+				qty:       p.Int("qty", 1),
 				feed:      readFeeding(p),
 			}
 		},
 	})
+	// Bets on a return to the average: buys when the price is below its moving average by
+	// more than a band, sells when above, and feeds its spare shares regularly.
 	register(&Builtin{
 		Name: "mean-reversion",
-		Help: "Bets on a return to the average: buys when the price is below its moving average by more than a band, sells when above, and feeds its spare shares regularly.",
 		Params: []Param{
-			{"window", "20", "ticks in the moving average"},
-			{"band", "0.01", "relative distance from the average that triggers a trade"},
-			{"qty", "1", "shares bought or sold per signal"},
-			{"feed-every", "10", "ticks between two feedings (0: never feed)"},
-			{"keep-shares", "1", "shares never sold nor fed"},
+			{"window", "20"},     // ticks in the moving average
+			{"band", "0.01"},     // relative distance from the average that triggers a trade
+			{"qty", "1"},         // shares bought or sold per signal
+			{"feed-every", "10"}, // ticks between two feedings (0: never feed)
+			{"keep-shares", "1"}, // shares never sold nor fed
 		},
 		new: func(p *paramReader) Strategy {
 			return &meanReversion{
-				window: int(p.Int("window", 20, 1)),
-				band:   p.Fraction("band", 0.01, 0, 1),
-				qty:    p.Int("qty", 1, 1),
+				window: int(p.Int("window", 1)),
+				band:   p.Fraction("band", 0, 1),
+				qty:    p.Int("qty", 1),
 				feed:   readFeeding(p),
 			}
 		},
 	})
+	// Turns everything into monkeys: feeds every share above a reserve each tick, plants part
+	// of its spare coins when nothing is in flight, and buys shares with the rest.
 	register(&Builtin{
 		Name: "feeder",
-		Help: "Turns everything into monkeys: feeds every share above a reserve each tick, plants part of its spare coins when nothing is in flight, and buys shares with the rest.",
 		Params: []Param{
-			{"reserve-shares", "1", "shares always kept (a trader with shares is never bailed out)"},
-			{"reserve-coins", "1", "coins always kept"},
-			{"max-buy", "5", "most shares bought per tick"},
-			{"invest", "0.5", "share of the spare coins planted when nothing is in flight (0: never invest)"},
+			{"reserve-shares", "1"}, // shares always kept (a trader with shares is never bailed out)
+			{"reserve-coins", "1"},  // coins always kept
+			{"max-buy", "5"},        // most shares bought per tick
+			{"invest", "0.5"},       // share of the spare coins planted when nothing is in flight (0: never invest)
 		},
 		new: func(p *paramReader) Strategy {
 			return &feeder{
-				reserveShares: p.Int("reserve-shares", 1, 0),
-				reserveCoins:  p.Coins("reserve-coins", one),
-				maxBuy:        p.Int("max-buy", 5, 0),
-				invest:        p.Fraction("invest", 0.5, 0, 1),
+				reserveShares: p.Int("reserve-shares", 0),
+				reserveCoins:  p.Coins("reserve-coins"),
+				maxBuy:        p.Int("max-buy", 0),
+				invest:        p.Fraction("invest", 0, 1),
 			}
 		},
 	})
+	// Plays at random, from a seed: the same seed and ticks give the same orders. A sparring
+	// partner, not a winner.
 	register(&Builtin{
 		Name: "random",
-		Help: "Plays at random, from a seed: the same seed and ticks give the same orders. A sparring partner, not a winner.",
 		Params: []Param{
-			{"seed", "1", "seed of the random choices"},
-			{"p", "0.5", "chance of sending an order at each tick"},
-			{"max-qty", "3", "most shares per order"},
+			{"seed", "1"},    // seed of the random choices
+			{"p", "0.5"},     // chance of sending an order at each tick
+			{"max-qty", "3"}, // most shares per order
 		},
 		new: func(p *paramReader) Strategy {
-			seed := p.Uint("seed", 1)
+			seed := p.Uint("seed")
 			return &random{
 				rng:    rand.New(rand.NewPCG(seed, 0x6d6f6e6b6579)),
-				p:      p.Fraction("p", 0.5, 0, 1),
-				maxQty: p.Int("max-qty", 3, 1),
+				p:      p.Fraction("p", 0, 1),
+				maxQty: p.Int("max-qty", 1),
 			}
 		},
 	})
@@ -150,7 +154,7 @@ type feeding struct {
 }
 
 func readFeeding(p *paramReader) feeding {
-	return feeding{every: p.Int("feed-every", 10, 0), keep: p.Int("keep-shares", 1, 0)}
+	return feeding{every: p.Int("feed-every", 0), keep: p.Int("keep-shares", 0)}
 }
 
 func (f feeding) actions(t rules.Tick, shares int64) []Action {
@@ -158,6 +162,17 @@ func (f feeding) actions(t rules.Tick, shares int64) []Action {
 		return nil
 	}
 	return []Action{Feed(shares - f.keep)}
+}
+
+// follow trades qty shares on signal (+1 buy, −1 sell, 0 nothing) when the account allows
+// it, keeping f.keep shares, then feeds the shares still held above them when it is time.
+func (f feeding) follow(signal int, qty int64, t rules.Tick, a rules.Account) []Action {
+	out := trade(signal, qty, f.keep, t, a)
+	shares := a.Shares
+	if signal < 0 && len(out) > 0 {
+		shares -= qty
+	}
+	return append(out, f.actions(t, shares)...)
 }
 
 // trade buys or sells qty shares when the account allows it and the signal says so
@@ -194,12 +209,7 @@ func (m *momentum) OnTick(t rules.Tick, a rules.Account) []Action {
 			signal = -1
 		}
 	}
-	out := trade(signal, m.qty, m.feed.keep, t, a)
-	shares := a.Shares
-	if signal < 0 && len(out) > 0 {
-		shares -= m.qty
-	}
-	return append(out, m.feed.actions(t, shares)...)
+	return m.feed.follow(signal, m.qty, t, a)
 }
 
 type meanReversion struct {
@@ -228,12 +238,7 @@ func (m *meanReversion) OnTick(t rules.Tick, a rules.Account) []Action {
 			signal = -1
 		}
 	}
-	out := trade(signal, m.qty, m.feed.keep, t, a)
-	shares := a.Shares
-	if signal < 0 && len(out) > 0 {
-		shares -= m.qty
-	}
-	return append(out, m.feed.actions(t, shares)...)
+	return m.feed.follow(signal, m.qty, t, a)
 }
 
 type feeder struct {

@@ -106,6 +106,51 @@ func TestMeanReversionBuysBelowTheBandAndSellsAbove(t *testing.T) {
 	}
 }
 
+func TestTrendStrategiesTradeThenFeedWhatTheyStillHold(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		params Params
+		prices []string
+	}{
+		{"momentum", Params{"window": "2", "feed-every": "3"}, []string{"1.00", "1.01", "1.02", "1.01", "0.98", "0.98"}},
+		{"mean-reversion", Params{"window": "3", "band": "0.05", "feed-every": "3"}, []string{"1.00", "1.00", "0.80", "0.93", "1.40", "1.40"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := New(c.name, c.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct := account("10", 5)
+			var got []string
+			for i, p := range c.prices {
+				got = append(got, strings.Join(actionStrings(s.OnTick(tick(int64(i+1), p, "1"), acct)), "+"))
+			}
+			// Every third tick feeds the shares above keep-shares (1): all 4 after a buy,
+			// whose shares are not held yet, and 3 after a sell.
+			want := []string{"", "", "buy 1+feed 4", "", "sell 1", "sell 1+feed 3"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestEveryBuiltinStartsWithItsDeclaredDefaults(t *testing.T) {
+	for _, name := range Names() {
+		if _, err := New(name, nil); err != nil {
+			t.Errorf("%s with its declared defaults: %v", name, err)
+		}
+		b, _ := Lookup(name)
+		empty := Params{}
+		for _, p := range b.Params {
+			empty[p.Name] = ""
+		}
+		if _, err := New(name, empty); err != nil {
+			t.Errorf("%s with every parameter empty: %v", name, err)
+		}
+	}
+}
+
 func TestRandomIsDeterministicForASeed(t *testing.T) {
 	play := func(seed string) []string {
 		s, err := New("random", Params{"seed": seed, "p": "1"})

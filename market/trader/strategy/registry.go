@@ -15,17 +15,15 @@ import (
 // (a Trader's spec.strategy.builtin.params, or `--param k=v`).
 type Params map[string]string
 
-// Param documents one parameter of a built-in strategy.
+// Param is one parameter of a built-in strategy, with the value it takes when not given.
 type Param struct {
 	Name    string
 	Default string
-	Help    string
 }
 
 // Builtin is a strategy of the registry.
 type Builtin struct {
 	Name   string
-	Help   string
 	Params []Param
 	new    func(p *paramReader) Strategy
 }
@@ -50,7 +48,10 @@ func New(name string, p Params) (Strategy, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown strategy %q: choose one of %s", name, strings.Join(Names(), ", "))
 	}
-	r := &paramReader{strategy: name, params: p, used: map[string]bool{}}
+	r := &paramReader{params: p, defaults: map[string]string{}, used: map[string]bool{}}
+	for _, d := range b.Params {
+		r.defaults[d.Name] = d.Default
+	}
 	s := b.new(r)
 	for _, k := range slices.Sorted(maps.Keys(p)) {
 		if !r.used[k] {
@@ -88,19 +89,26 @@ func ParseParams(pairs []string) (Params, error) {
 	return p, nil
 }
 
-// paramReader reads parameters with defaults and collects every error, so that a person
-// sees all their mistakes at once.
+// paramReader reads parameters, falling back to their declared defaults, and collects
+// every error, so that a person sees all their mistakes at once.
 type paramReader struct {
-	strategy string
 	params   Params
+	defaults map[string]string // Param.Default by name
 	used     map[string]bool
 	errs     []string
 }
 
-func (r *paramReader) raw(name string) (string, bool) {
+// value is the parameter as given, or its declared default when it is missing or empty.
+func (r *paramReader) value(name string) string {
 	r.used[name] = true
-	v, ok := r.params[name]
-	return v, ok && v != ""
+	if v := r.params[name]; v != "" {
+		return v
+	}
+	d, ok := r.defaults[name]
+	if !ok {
+		panic("strategy: parameter " + name + " is read but not declared")
+	}
+	return d
 }
 
 func (r *paramReader) fail(name, v, want string) {
@@ -108,71 +116,51 @@ func (r *paramReader) fail(name, v, want string) {
 }
 
 // Int reads an integer of at least min.
-func (r *paramReader) Int(name string, def, min int64) int64 {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
+func (r *paramReader) Int(name string, min int64) int64 {
+	v := r.value(name)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < min {
 		r.fail(name, v, fmt.Sprintf("want a whole number of at least %d", min))
-		return def
 	}
 	return n
 }
 
 // Uint reads a non-negative integer (a seed).
-func (r *paramReader) Uint(name string, def uint64) uint64 {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
+func (r *paramReader) Uint(name string) uint64 {
+	v := r.value(name)
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
 		r.fail(name, v, "want a whole number of at least 0")
-		return def
 	}
 	return n
 }
 
 // Fraction reads a number in [min, max] such as "0.01".
-func (r *paramReader) Fraction(name string, def, min, max float64) float64 {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
+func (r *paramReader) Fraction(name string, min, max float64) float64 {
+	v := r.value(name)
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f < min || f > max {
 		r.fail(name, v, fmt.Sprintf("want a number from %g to %g", min, max))
-		return def
 	}
 	return f
 }
 
 // Coins reads an amount of coins with at most 6 decimals, at least 0.
-func (r *paramReader) Coins(name string, def rules.Micro) rules.Micro {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
+func (r *paramReader) Coins(name string) rules.Micro {
+	v := r.value(name)
 	m, err := rules.ParseMicro(v)
 	if err != nil || m < 0 {
 		r.fail(name, v, "want an amount of coins of at least 0 with at most 6 decimals, such as 1.5")
-		return def
 	}
 	return m
 }
 
 // Duration reads a Go duration of at least min, such as "1s".
-func (r *paramReader) Duration(name string, def, min time.Duration) time.Duration {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
+func (r *paramReader) Duration(name string, min time.Duration) time.Duration {
+	v := r.value(name)
 	d, err := time.ParseDuration(v)
 	if err != nil || d < min {
 		r.fail(name, v, fmt.Sprintf("want a duration of at least %s, such as 1s or 500ms", min))
-		return def
 	}
 	return d
 }

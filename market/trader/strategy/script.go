@@ -1,6 +1,7 @@
 package strategy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -36,25 +37,16 @@ type ScriptLimits struct {
 }
 
 func (l ScriptLimits) withDefaults() ScriptLimits {
-	if l.Steps == 0 {
-		l.Steps = 1_000_000
-	}
-	if l.Budget == 0 {
-		l.Budget = 100 * time.Millisecond
-	}
-	if l.Actions == 0 {
-		l.Actions = 10
-	}
-	if l.Memory == 0 {
-		l.Memory = 1 << 20
-	}
-	if l.Prints == 0 {
-		l.Prints = 10
-	}
+	l.Steps = cmp.Or(l.Steps, 1_000_000)
+	l.Budget = cmp.Or(l.Budget, 100*time.Millisecond)
+	l.Actions = cmp.Or(l.Actions, 10)
+	l.Memory = cmp.Or(l.Memory, 1<<20)
+	l.Prints = cmp.Or(l.Prints, 10)
 	return l
 }
 
-// ScriptStats counts what happened to a script's calls, for the operator to show.
+// ScriptStats counts what happened to a script's calls; the trader runtime shows them in its
+// "Standing" log line.
 type ScriptStats struct {
 	Calls          int64 // calls of on_tick, on_result and on_gibb
 	Errors         int64 // calls that failed (each one is also reported to Log)
@@ -87,7 +79,8 @@ type ScriptOptions struct {
 	Limits ScriptLimits
 	// Log receives every error of a call and the script's print() lines; nil discards them.
 	Log func(msg string)
-	// BailoutPenalty computes account.score [20, the rules' default].
+	// BailoutPenalty computes account.score when OnTick is called without the market's
+	// score (the runtimes call OnScoredTick with it) [rules.DefaultBailoutPenalty].
 	BailoutPenalty int64
 }
 
@@ -99,14 +92,11 @@ func LoadScript(filename string, src []byte, opts ScriptOptions) (*Script, error
 		name:    filename,
 		limits:  opts.Limits.withDefaults(),
 		log:     opts.Log,
-		penalty: opts.BailoutPenalty,
+		penalty: cmp.Or(opts.BailoutPenalty, rules.DefaultBailoutPenalty),
 		memory:  new(starlark.Dict),
 	}
 	if s.log == nil {
 		s.log = func(string) {}
-	}
-	if s.penalty == 0 {
-		s.penalty = 20
 	}
 	thread, stop := s.thread("load", 10*s.limits.Budget, 10*s.limits.Steps, new(int))
 	defer stop()
@@ -153,9 +143,16 @@ func (s *Script) Stats() ScriptStats {
 	}
 }
 
-// OnTick calls on_tick(tick, account, memory).
+// OnTick calls on_tick(tick, account, memory), with account.score computed with
+// ScriptOptions.BailoutPenalty.
 func (s *Script) OnTick(t rules.Tick, a rules.Account) []Action {
-	return s.call("on_tick", s.onTick, tickValue(t), s.accountValue(a), s.memory)
+	return s.OnScoredTick(t, a, a.Score(s.penalty))
+}
+
+// OnScoredTick calls on_tick(tick, account, memory) with account.score set to score, the
+// market's.
+func (s *Script) OnScoredTick(t rules.Tick, a rules.Account, score int64) []Action {
+	return s.call("on_tick", s.onTick, tickValue(t), accountValue(a, score), s.memory)
 }
 
 // OnResult calls on_result(result, memory) when the script defines it.
@@ -163,7 +160,7 @@ func (s *Script) OnResult(r rules.Result) []Action {
 	if s.onResult == nil {
 		return nil
 	}
-	return s.call("on_result", s.onResult, s.resultValue(r), s.memory)
+	return s.call("on_result", s.onResult, resultValue(r), s.memory)
 }
 
 // OnGibb calls on_gibb(gibb, memory) when the script defines it.
@@ -201,9 +198,6 @@ func (s *Script) thread(name string, budget time.Duration, steps uint64, prints 
 }
 
 func (s *Script) call(name string, fn starlark.Callable, args ...starlark.Value) []Action {
-	if fn == nil {
-		return nil
-	}
 	s.calls.Add(1)
 	prints := 0
 	thread, stop := s.thread(name, s.limits.Budget, s.limits.Steps, &prints)
@@ -435,27 +429,27 @@ func tickValue(t rules.Tick) starlark.Value {
 	return starlarkstruct.FromStringDict(starlark.String("tick"), f)
 }
 
-func (s *Script) accountValue(a rules.Account) starlark.Value {
+func accountValue(a rules.Account, score int64) starlark.Value {
 	f := starlark.StringDict{
 		"shares":   starlark.MakeInt64(a.Shares),
 		"fed":      starlark.MakeInt64(a.Fed),
 		"bailouts": starlark.MakeInt64(a.Bailouts),
 		"inflight": starlark.MakeInt64(a.InFlight),
-		"score":    starlark.MakeInt64(a.Score(s.penalty)),
+		"score":    starlark.MakeInt64(score),
 	}
 	amount(f, "coins", a.Coins)
 	amount(f, "invested", a.Invested)
 	return starlarkstruct.FromStringDict(starlark.String("account"), f)
 }
 
-func (s *Script) resultValue(r rules.Result) starlark.Value {
+func resultValue(r rules.Result) starlark.Value {
 	f := starlark.StringDict{
 		"id":      starlark.String(r.ID),
 		"kind":    starlark.String(r.Kind.String()),
 		"status":  starlark.String(r.Status.String()),
 		"reason":  starlark.String(r.Reason),
 		"tick":    starlark.MakeInt64(r.Tick),
-		"account": s.accountValue(r.Account),
+		"account": accountValue(r.Account, r.Score),
 	}
 	amount(f, "price", r.Price)
 	amount(f, "credit", r.Credit)

@@ -278,3 +278,21 @@ func TestInvestAmountsConvertExactly(t *testing.T) {
 }
 
 func starlarkString(s string) starlark.String { return starlark.String(s) }
+
+func TestScriptSeesTheScoreTheMarketComputed(t *testing.T) {
+	s, sink := load(t, `
+def on_tick(tick, account, memory):
+    memory["tick"] = account.score
+def on_result(result, memory):
+    memory["result"] = result.account.score
+`, ScriptLimits{})
+	a := account("1", 0)
+	a.Fed, a.Bailouts = 25, 1 // 5 with the default penalty of 20
+	Tick(s, tick(1, "1", "1"), a, 15)
+	s.OnResult(rules.Result{Kind: rules.KindFeed, Status: rules.StatusAccepted, Account: a, Score: 15})
+	for _, k := range []string{"tick", "result"} {
+		if v, _, _ := s.memory.Get(starlarkString(k)); v == nil || v.String() != "15" {
+			t.Errorf("memory[%q] = %v, want the market's score 15; log:\n%s", k, v, sink)
+		}
+	}
+}

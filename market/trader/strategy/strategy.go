@@ -3,9 +3,10 @@
 // gives the same orders live, in a simulation and against recorded ticks.
 //
 // A Strategy sees every tick and the trader's latest known account and answers with
-// Actions; it may also see the results of its orders (ResultHandler) and the public feed of
-// gibbs (GibbHandler). Built-in strategies are found by name in the registry (New, Names,
-// Lookup); Starlark scripts are loaded with LoadScript.
+// Actions; it may also want the market's score of that account (ScoredTicker), see the
+// results of its orders (ResultHandler) and the public feed of gibbs (GibbHandler).
+// Built-in strategies are found by name in the registry (New, Names, Lookup); Starlark
+// scripts are loaded with LoadScript.
 //
 // A Strategy value keeps its own memory between calls and is used from one goroutine.
 package strategy
@@ -20,6 +21,22 @@ import (
 type Strategy interface {
 	// OnTick is called once per published tick with the trader's latest known account.
 	OnTick(t rules.Tick, acct rules.Account) []Action
+}
+
+// ScoredTicker is implemented by a strategy that wants, with each tick, the trader's score
+// as the market computed it (a script shows it as account.score). The runtimes call
+// OnScoredTick instead of OnTick for such a strategy; see Tick.
+type ScoredTicker interface {
+	OnScoredTick(t rules.Tick, acct rules.Account, score int64) []Action
+}
+
+// Tick shows t to s with the trader's account and its score as the market computed it:
+// through OnScoredTick when s is a ScoredTicker, through OnTick otherwise.
+func Tick(s Strategy, t rules.Tick, acct rules.Account, score int64) []Action {
+	if st, ok := s.(ScoredTicker); ok {
+		return st.OnScoredTick(t, acct, score)
+	}
+	return s.OnTick(t, acct)
 }
 
 // ResultHandler is implemented by a strategy that wants the result of each of its orders

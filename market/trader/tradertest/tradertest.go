@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -87,11 +88,5 @@ func (m *Market) Account(t testing.TB, name string) (rules.Account, int64) {
 // Eventually polls cond every 10ms until it holds, or fails the test after d.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, d, what, cond)
 }

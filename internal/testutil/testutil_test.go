@@ -1,0 +1,62 @@
+package testutil
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSyncBufferTakesConcurrentWrites(t *testing.T) {
+	var b SyncBuffer
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			for range 100 {
+				fmt.Fprintf(&b, "%d", i%10)
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(b.String()); n != 1000 {
+		t.Fatalf("buffer holds %d bytes, want 1000", n)
+	}
+}
+
+// fakeTB records a failure instead of ending the test.
+type fakeTB struct {
+	testing.TB
+	failed string
+}
+
+func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	panic(f)
+}
+
+func TestEventuallyWaitsForTheConditionAndFailsAfterTheTimeout(t *testing.T) {
+	start := time.Now()
+	n := 0
+	Eventually(t, time.Second, "three polls", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Fatalf("polled %d times, want 3", n)
+	}
+	f := &fakeTB{}
+	func() {
+		defer func() {
+			if r := recover(); r != f {
+				t.Fatalf("recovered %v, want the fake test's failure", r)
+			}
+		}()
+		Eventually(f, 30*time.Millisecond, "nothing", func() bool { return false })
+	}()
+	if f.failed != "timed out after 30ms waiting for nothing" {
+		t.Fatalf("failure message %q", f.failed)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Fatalf("gave up after %s, before its timeout", d)
+	}
+}
