@@ -61,14 +61,14 @@ $(CONTROLLER_GEN):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
 .PHONY: setup
-setup: ## Install what the tests need (redis-server, chromium, Node.js) and build the envtest binaries and helm.
+setup: ## Install what the tests need (redis-server, redis-tools, chromium, Node.js, npm) and build the envtest binaries and helm.
 	hack/setup.sh
 	$(MAKE) envtest helm
 
 .PHONY: envtest
 envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd ## Build kube-apiserver and etcd for envtest into bin/k8s.
 
-$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd: hack/envtest/go.mod
+$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd &: hack/envtest/go.mod
 	hack/envtest/build.sh $(ENVTEST_DIR)
 
 ##@ Install
@@ -102,7 +102,7 @@ test: setup ## Run every test (unit, Redis, envtest, browser).
 	$(GO) test $(TEST_FLAGS) -p 1 $(PKGS)
 
 .PHONY: test-install
-test-install: envtest helm ## Test the chart, the kustomize config, the image and the kubectl plugin.
+test-install: setup ## Test the chart, the kustomize config, the image and the kubectl plugin.
 	$(GO) test $(TEST_FLAGS) ./test/install/...
 
 .PHONY: bench-operator
@@ -144,5 +144,5 @@ images: image ## Build the monkonomy, Redis, test-team and pause images and impo
 	hack/images/build.sh pause redis team-trader monkonomy
 
 .PHONY: test-e2e
-test-e2e: helm ## Run the end-to-end suite on the cluster of KUBECONFIG, or on a local cluster it starts.
+test-e2e: setup ## Run the end-to-end suite on the cluster of KUBECONFIG, or on a local cluster it starts.
 	hack/local-cluster/e2e.sh

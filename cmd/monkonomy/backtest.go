@@ -52,20 +52,20 @@ to the strategy. The same files give the same output, byte for byte.`,
 					return err
 				}
 			}
+			var csv *os.File
 			if csvFile != "" {
-				f, err := os.Create(csvFile)
-				if err != nil {
+				if csv, err = os.Create(csvFile); err != nil {
 					return fmt.Errorf("create the CSV file: %w", err)
 				}
-				defer f.Close()
-				opts.CSV = f
+				defer csv.Close() // on the error paths; the Close below reports a failed write
+				opts.CSV = csv
 			}
 			rep, err := backtest.Run(opts)
 			if err != nil {
 				return err
 			}
-			if opts.CSV != nil {
-				if err := opts.CSV.(*os.File).Close(); err != nil {
+			if csv != nil {
+				if err := csv.Close(); err != nil {
 					return fmt.Errorf("write the CSV file: %w", err)
 				}
 			}

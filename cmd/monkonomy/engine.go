@@ -52,13 +52,6 @@ func (f *marketFlags) open(ctx context.Context) (*redis.Client, protocol.Market,
 	return rdb, m, nil
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func newEngineCmd() *cobra.Command {
 	var (
 		mf         marketFlags

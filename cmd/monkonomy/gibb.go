@@ -43,20 +43,20 @@ port-forward, the Ingress, or an arena), with the admin token if the engine has 
 		if err := errors.Join(protocol.CheckAuthor(g.Author), protocol.CheckText(g.Text)); err != nil {
 			return err
 		}
-		token := os.Getenv("MONKONOMY_ADMIN_TOKEN")
-		if tokenFile != "" {
-			b, err := os.ReadFile(tokenFile)
-			if err != nil {
-				return fmt.Errorf("read --token-file: %w", err)
-			}
-			token = strings.TrimSpace(string(b))
-		}
 		ctx := cmd.Context()
 		var (
 			answer string
 			err    error
 		)
 		if engineURL != "" {
+			token := os.Getenv("MONKONOMY_ADMIN_TOKEN")
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("read --token-file: %w", err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
 			answer, err = kubeplugin.PostGibbDirect(ctx, engineURL, token, g)
 		} else {
 			if tokenFile != "" {

@@ -7,15 +7,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	"github.com/monkonomy/monkonomy/cmd/monkonomy/internal/kubeplugin"
 	"github.com/monkonomy/monkonomy/controllers"
 	"github.com/monkonomy/monkonomy/market/redisconn"
 )
@@ -63,16 +60,13 @@ MONKONOMY_REDIS_PASSWORD; the operator creates one restricted Redis user per Tra
 				password = strings.TrimSpace(string(b))
 			}
 
-			scheme := runtime.NewScheme()
-			utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-			utilruntime.Must(v1alpha1.AddToScheme(scheme))
 			cfg, err := ctrl.GetConfig()
 			if err != nil {
 				return fmt.Errorf("find the Kubernetes API: %w (run in a cluster, or set KUBECONFIG)", err)
 			}
 			cfg.QPS, cfg.Burst = qps, burst
 			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-				Scheme:                  scheme,
+				Scheme:                  kubeplugin.Scheme(),
 				Cache:                   controllers.CacheOptions(),
 				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress:  probeAddr,

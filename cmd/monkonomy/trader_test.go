@@ -1,35 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
-
-// syncBuffer is a buffer that a command writes to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestTraderCommandPlaysAScriptLiveAndReportsItsErrors(t *testing.T) {
 	m := tradertest.Start(t, 25*time.Millisecond)
@@ -50,13 +31,13 @@ def on_tick(tick, account, memory):
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root := newRootCmd()
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	root.SetOut(out)
 	root.SetErr(out)
 	root.SetArgs([]string{"trader", "--trader", "ana", "--script", script})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
-	tradertest.Eventually(t, 20*time.Second, "four monkeys fed", func() bool {
+	testutil.Eventually(t, 20*time.Second, "four monkeys fed", func() bool {
 		a, _ := m.Account(t, "ana")
 		return a.Fed >= 4
 	})

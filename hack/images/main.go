@@ -9,28 +9,18 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/monkonomy/monkonomy/hack/internal/ocitar"
 )
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // Spec says what goes into an image.
 type Spec struct {
@@ -48,8 +38,8 @@ type Spec struct {
 func main() {
 	var (
 		tag, out, user   string
-		files, dirs, env listFlag
-		entry, cmd       listFlag
+		files, dirs, env ocitar.ListFlag
+		entry, cmd       ocitar.ListFlag
 	)
 	flag.StringVar(&tag, "tag", "", "image reference, e.g. localhost/monkonomy/pause:1")
 	flag.StringVar(&out, "output", "", "tarball to write")
@@ -80,54 +70,34 @@ func main() {
 }
 
 func write(spec Spec, tag, out string) error {
-	ref, err := name.NewTag(tag)
-	if err != nil {
-		return fmt.Errorf("tag %q is not an image reference such as localhost/monkonomy/redis:7: %w", tag, err)
-	}
 	img, err := Build(spec)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(path.Dir(out), 0o755); err != nil {
-		return fmt.Errorf("create the folder of %s: %w", out, err)
-	}
-	if err := tarball.WriteToFile(out, ref, img); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
+	if _, err := ocitar.Write(img, []string{tag}, out); err != nil {
+		return err
 	}
 	fmt.Printf("Wrote %s (%s)\n", out, tag)
 	return nil
 }
 
-// Build assembles a one-layer image on an empty base. Timestamps are the Unix epoch, so
-// the same files give the same digest and containerd keeps its unpacked copy.
+// Build assembles a one-layer image for this machine's architecture on an empty base.
+// Timestamps are the Unix epoch, so the same files give the same digest and containerd
+// keeps its unpacked copy.
 func Build(spec Spec) (v1.Image, error) {
 	layer, err := layerOf(spec)
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, fmt.Errorf("append the layer: %w", err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("read the image config: %w", err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS = "linux"
-	cfg.Architecture = "amd64"
-	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cfg.Config.Entrypoint = spec.Entrypoint
-	cfg.Config.Cmd = spec.Cmd
-	cfg.Config.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, spec.Env...)
-	cfg.Config.User = spec.User
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("set the image config: %w", err)
-	}
-	return img, nil
+	return ocitar.Image(runtime.GOARCH, []v1.Layer{layer}, func(c *v1.Config) {
+		c.Entrypoint = spec.Entrypoint
+		c.Cmd = spec.Cmd
+		c.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, spec.Env...)
+		c.User = spec.User
+	})
 }
 
+// layerOf puts the directories first, parents before children, then the files.
 func layerOf(spec Spec) (v1.Layer, error) {
 	dirs := map[string]int64{}
 	addParents := func(p string) {
@@ -144,13 +114,9 @@ func layerOf(spec Spec) (v1.Layer, error) {
 		addParents(d)
 		dirs[path.Clean(d)] = 0o1777
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var entries []ocitar.Entry
 	for _, d := range sortedKeys(dirs) {
-		h := &tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, "/") + "/", Mode: dirs[d], ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("tar header %s: %w", d, err)
-		}
+		entries = append(entries, ocitar.Entry{Name: strings.TrimPrefix(d, "/") + "/", Dir: true, Mode: dirs[d]})
 	}
 	for _, dst := range sortedKeys(spec.Files) {
 		src := spec.Files[dst]
@@ -162,21 +128,9 @@ func layerOf(spec Spec) (v1.Layer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stat %s: %w", src, err)
 		}
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(dst, "/"), Mode: int64(st.Mode().Perm()), Size: int64(len(data)), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("tar header %s: %w", dst, err)
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", dst, err)
-		}
+		entries = append(entries, ocitar.Entry{Name: strings.TrimPrefix(dst, "/"), Mode: int64(st.Mode().Perm()), Data: data})
 	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("close the layer: %w", err)
-	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	})
+	return ocitar.Layer(entries)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

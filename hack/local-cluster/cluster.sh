@@ -59,13 +59,25 @@ require_root() {
 
 # ---- packages and binaries ------------------------------------------------------------
 
+# kubectl_hint tells how to fetch the kubectl of the cluster's Kubernetes version (Debian's
+# kubernetes-client is too old for it).
+kubectl_hint() {
+	local v
+	v=$(cd "$repo/hack/envtest" && go list -m -f '{{.Version}}' k8s.io/kubernetes 2>/dev/null) || v='$(curl -Ls https://dl.k8s.io/release/stable.txt)'
+	echo "install it with: curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$v/bin/linux/$(dpkg --print-architecture)/kubectl && chmod +x /usr/local/bin/kubectl"
+}
+
 install_packages() {
 	local missing=()
 	command -v containerd >/dev/null || missing+=(containerd)
 	[ -x /usr/sbin/runc ] || missing+=(runc)
 	[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 	command -v iptables >/dev/null || missing+=(iptables)
-	command -v kubectl >/dev/null || die "kubectl is missing; install it (Debian: apt-get install kubernetes-client, or any kubectl 1.3x) and run again"
+	command -v ip >/dev/null || missing+=(iproute2)
+	command -v sysctl >/dev/null || missing+=(procps)
+	# br_netfilter is often built in; modprobe is needed only when it is not loaded yet.
+	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || command -v modprobe >/dev/null || missing+=(kmod)
+	command -v kubectl >/dev/null || die "kubectl is missing; $(kubectl_hint), then run again"
 	command -v openssl >/dev/null || missing+=(openssl)
 	[ ${#missing[@]} -eq 0 ] && return
 	log "Installing ${missing[*]} with apt-get"
@@ -207,8 +219,11 @@ setup_network() {
 	ip addr show dev "$BRIDGE" | grep -q "inet $GATEWAY/" || ip addr add "$GATEWAY/24" dev "$BRIDGE"
 	ip link set "$BRIDGE" up
 	sysctl -qw net.ipv4.ip_forward=1
+	# Service traffic between two pods on the bridge must pass through iptables.
 	modprobe br_netfilter 2>/dev/null || true
-	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
+	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+		die "/proc/sys/net/bridge is missing: the kernel module br_netfilter is not loaded and modprobe br_netfilter could not load it; load it on the host (modprobe br_netfilter) and run again"
+	sysctl -qw net.bridge.bridge-nf-call-iptables=1
 	# Pods talk to each other, to Services and to this machine, never beyond it.
 	iptables -C FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j DROP 2>/dev/null ||
 		iptables -I FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j DROP

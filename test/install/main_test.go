@@ -162,7 +162,8 @@ func kubectlPath(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Fatalf("kubectl is not on the PATH: install it (Debian: apt-get install kubernetes-client, or the kubectl binary of your cluster's version)")
+		t.Fatal("kubectl is not on the PATH: install the one of envtest's Kubernetes version (Debian's kubernetes-client is too old): " +
+			"curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$(cd hack/envtest && go list -m -f '{{.Version}}' k8s.io/kubernetes)/bin/linux/$(go env GOARCH)/kubectl && chmod +x /usr/local/bin/kubectl")
 	}
 	return p
 }

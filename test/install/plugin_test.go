@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 )
 
 // The plugin is found by kubectl on the PATH, as kubectl-monkonomy: every test calls it
@@ -164,36 +163,6 @@ func TestKubectlPluginLeaderboardSortsByRank(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestKubectlPluginLeaderboardWatchRedrawsWhenStandingsChange(t *testing.T) {
 	a := ensureCRDs(t)
 	board(t, a, "board-live", map[string][2]int64{"ana": {1, 20}, "bob": {2, 5}})
@@ -201,7 +170,7 @@ func TestKubectlPluginLeaderboardWatchRedrawsWhenStandingsChange(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, kubectlPath(t), "monkonomy", "leaderboard", "-n", "board-live", "--watch", "--min-interval", "100ms")
 	cmd.Env = commandEnv()
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -217,11 +186,11 @@ func TestKubectlPluginLeaderboardWatchRedrawsWhenStandingsChange(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, 30*time.Second, "the first leaderboard", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the first leaderboard", func() bool {
 		return strings.Join(order(lastBoard(), "ana", "bob"), ",") == "ana,bob"
 	})
 	setStandings(t, a, "board-live", map[string][2]int64{"ana": {2, 20}, "bob": {1, 25}})
-	waitFor(t, 30*time.Second, "the leaderboard redrawn with bob first", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the leaderboard redrawn with bob first", func() bool {
 		return strings.Join(order(lastBoard(), "ana", "bob"), ",") == "bob,ana"
 	})
 	if s := errb.String(); s != "" {
@@ -250,7 +219,7 @@ func TestKubectlPluginGibbPostsToTheEngine(t *testing.T) {
 	engine := exec.CommandContext(ctx, filepath.Join(toolDir, "monkonomy"), "engine",
 		"--redis", "redis://:admin-pw@"+rs.Addr, "--market", "event/bananas", "--http", addr,
 		"--admin-token", "stage-token", "--lease-ttl", "1s")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	engine.Stdout, engine.Stderr = &logs, &logs
 	if err := engine.Start(); err != nil {
 		t.Fatal(err)
@@ -263,7 +232,7 @@ func TestKubectlPluginGibbPostsToTheEngine(t *testing.T) {
 		}
 	}()
 	url := "http://" + addr
-	waitFor(t, 30*time.Second, "the engine to lead the market", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the engine to lead the market", func() bool {
 		resp, err := http.Get(url + "/readyz")
 		if err != nil {
 			return false
@@ -281,7 +250,7 @@ func TestKubectlPluginGibbPostsToTheEngine(t *testing.T) {
 		t.Errorf("a gibb without the admin token was not refused with a hint:\n%s", r)
 	}
 	var posted result
-	waitFor(t, 30*time.Second, "the engine to accept the gibb", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the engine to accept the gibb", func() bool {
 		posted = run(t, "", kubectlPath(t), "monkonomy", "gibb", "--engine-url", url, "--token-file", tokenFile,
 			"--author", "mc", "#mktd", "bananas", "to", "the", "moon")
 		return posted.err == nil

@@ -57,7 +57,8 @@ func (k *KubeFlags) Connect() (*Cluster, error) {
 	return &Cluster{Config: cfg, Client: c, Namespace: ns}, nil
 }
 
-// Scheme knows the core Kubernetes types and Markets and Traders.
+// Scheme knows the core Kubernetes types and Markets and Traders: the types of the
+// kubectl plugin and of the manager.
 func Scheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {

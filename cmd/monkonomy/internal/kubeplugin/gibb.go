@@ -57,7 +57,11 @@ func PostGibbDirect(ctx context.Context, engineURL, token string, g protocol.Pos
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return "", engineRefused(resp.StatusCode, answer)
+		msg, ok := engineMessage(answer)
+		if !ok {
+			msg = strings.TrimSpace(string(answer))
+		}
+		return "", engineRefused(resp.StatusCode, msg, "give the admin token with --token-file or MONKONOMY_ADMIN_TOKEN")
 	}
 	return strings.TrimSpace(string(answer)), nil
 }
@@ -93,11 +97,9 @@ func PostGibbProxy(ctx context.Context, cfg *rest.Config, ns, market string, g p
 		return strings.TrimSpace(string(answer)), nil
 	}
 	// The engine answers errors as {"error": "..."}; anything else is the API server's.
-	var e struct {
-		Error string `json:"error"`
-	}
-	if code != 0 && json.Unmarshal(answer, &e) == nil && e.Error != "" {
-		return "", engineRefused(code, answer)
+	if msg, ok := engineMessage(answer); code != 0 && ok {
+		return "", engineRefused(code, msg, "the engine wants its admin token, which the API server's proxy does not pass on: "+
+			"post with --engine-url (a port-forward or the Ingress) and --token-file or MONKONOMY_ADMIN_TOKEN")
 	}
 	if code == http.StatusServiceUnavailable || code == http.StatusBadGateway {
 		return "", fmt.Errorf("the API server could not reach the engine of Market %s/%s (HTTP %d): is its engine pod ready? (kubectl get pods -n %s -l game.monkonomy.dev/market=%s)", ns, market, code, ns, market)
@@ -105,17 +107,23 @@ func PostGibbProxy(ctx context.Context, cfg *rest.Config, ns, market string, g p
 	return "", fmt.Errorf("post the gibb through the API server: %w", err)
 }
 
-func engineRefused(code int, answer []byte) error {
-	msg := strings.TrimSpace(string(answer))
+// engineMessage returns the message of the engine's error answer, {"error": "..."}.
+func engineMessage(answer []byte) (string, bool) {
 	var e struct {
 		Error string `json:"error"`
 	}
-	if json.Unmarshal(answer, &e) == nil && e.Error != "" {
-		msg = e.Error
+	if json.Unmarshal(answer, &e) != nil || e.Error == "" {
+		return "", false
 	}
+	return e.Error, true
+}
+
+// engineRefused is the error for the engine's refusal; tokenHint says how to give the
+// admin token when the engine asks for it.
+func engineRefused(code int, msg, tokenHint string) error {
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return fmt.Errorf("the engine refused the gibb (HTTP %d): give the admin token with --token-file or MONKONOMY_ADMIN_TOKEN: %s", code, msg)
+		return fmt.Errorf("the engine refused the gibb (HTTP %d): %s: %s", code, tokenHint, msg)
 	}
 	return fmt.Errorf("the engine refused the gibb (HTTP %d): %s", code, msg)
 }
