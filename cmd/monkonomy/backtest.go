@@ -39,7 +39,7 @@ to the strategy. The same files give the same output, byte for byte.`,
 			if err != nil {
 				return err
 			}
-			strat, err := pick.load(cfg.BailoutPenalty, log)
+			strat, err := pick.load(log)
 			if err != nil {
 				return err
 			}

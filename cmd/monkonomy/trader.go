@@ -27,8 +27,9 @@ func (f *strategyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.script, "script", "", "Starlark script defining on_tick(tick, account, memory)")
 }
 
-// load builds the chosen strategy; log receives a script's errors and prints.
-func (f *strategyFlags) load(bailoutPenalty int64, log func(string)) (strategy.Strategy, error) {
+// load builds the chosen strategy; log receives a script's errors and prints. The runtimes
+// show a script the market's score, so it needs no bailout penalty of its own.
+func (f *strategyFlags) load(log func(string)) (strategy.Strategy, error) {
 	switch {
 	case f.name != "" && f.script != "":
 		return nil, errors.New("choose either --strategy or --script, not both")
@@ -40,7 +41,7 @@ func (f *strategyFlags) load(bailoutPenalty int64, log func(string)) (strategy.S
 		if err != nil {
 			return nil, fmt.Errorf("read the script: %w", err)
 		}
-		return strategy.LoadScript(f.script, src, strategy.ScriptOptions{Log: log, BailoutPenalty: bailoutPenalty})
+		return strategy.LoadScript(f.script, src, strategy.ScriptOptions{Log: log})
 	case f.name != "":
 		p, err := strategy.ParseParams(f.params)
 		if err != nil {
@@ -93,7 +94,7 @@ for their parameters and the script API.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.OutOrStdout(), &slog.HandlerOptions{Level: level}))
 			opts.Log = log
-			strat, err := pick.load(0, func(msg string) { log.Warn("Script: " + msg) })
+			strat, err := pick.load(func(msg string) { log.Warn("Script: " + msg) })
 			if err != nil {
 				return err
 			}

@@ -69,7 +69,8 @@ func record(t *testing.T, cfg rules.Config, n int, trader string, s strategy.Str
 	return tb.Bytes(), gb.Bytes(), acct
 }
 
-func runBacktest(t *testing.T, s strategy.Strategy, ticks, gibbs []byte, cfg rules.Config, trader string) (string, string) {
+// readRecording reads a recording as `monkonomy backtest` does.
+func readRecording(t *testing.T, ticks, gibbs []byte) ([]protocol.Tick, []protocol.Gibb) {
 	t.Helper()
 	tk, err := ReadTicks(bytes.NewReader(ticks), "ticks.jsonl")
 	if err != nil {
@@ -79,6 +80,12 @@ func runBacktest(t *testing.T, s strategy.Strategy, ticks, gibbs []byte, cfg rul
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tk, gb
+}
+
+func runBacktest(t *testing.T, s strategy.Strategy, ticks, gibbs []byte, cfg rules.Config, trader string) (string, string) {
+	t.Helper()
+	tk, gb := readRecording(t, ticks, gibbs)
 	var csvOut, out bytes.Buffer
 	rep, err := Run(Options{Trader: trader, Strategy: s, Ticks: tk, Gibbs: gb, Config: cfg, CSV: &csvOut})
 	if err != nil {
@@ -144,8 +151,7 @@ func TestBacktestGivesTheLiveResultsOfTheRecordedMarket(t *testing.T) {
 	// backtested on that market's recording.
 	cfg := rules.Config{Seed: 9}
 	ticks, gibbs, live := record(t, cfg, 300, "team-a", mustNew(t, "feeder", nil), 0)
-	tk, _ := ReadTicks(bytes.NewReader(ticks), "ticks.jsonl")
-	gb, _ := ReadGibbs(bytes.NewReader(gibbs), "gibbs.jsonl")
+	tk, gb := readRecording(t, ticks, gibbs)
 	rep, err := Run(Options{Trader: "team-a", Strategy: mustNew(t, "feeder", nil), Ticks: tk, Gibbs: gb, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -169,14 +175,7 @@ func TestBacktestPlaysAtTheRecordedMarketTime(t *testing.T) {
 	if n := bytes.Count(ticks, []byte(`"phase":"paused"`)); n != 1 {
 		t.Fatalf("the recording has %d pauses, want 1", n)
 	}
-	tk, err := ReadTicks(bytes.NewReader(ticks), "ticks.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gb, err := ReadGibbs(bytes.NewReader(gibbs), "gibbs.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk, gb := readRecording(t, ticks, gibbs)
 	rep, err := Run(Options{Trader: "team-a", Strategy: mustNew(t, "feeder", nil), Ticks: tk, Gibbs: gb, Config: rules.Config{Seed: 9}})
 	if err != nil {
 		t.Fatal(err)
