@@ -227,12 +227,18 @@ func (s *session) send(ctx context.Context) error {
 			score := a.Score(penalty)
 			o.json = protocol.AppendAccountJSON(o.json, a, score)
 			hset = append(hset, t.name, o.json[start:len(o.json):len(o.json)])
-			zadd = append(zadd, score, t.name)
+			// Buying and selling change the account, not the score.
+			if !t.scored || score != t.score {
+				zadd = append(zadd, score, t.name)
+				t.score, t.scored = score, true
+			}
 			// The next batch marks it again when it changes it.
 			t.dirty = false
 		}
 		p.Do(ctx, hset...)
-		p.Do(ctx, zadd...)
+		if len(zadd) > 2 {
+			p.Do(ctx, zadd...)
+		}
 	}
 	// Inside MULTI every reply is QUEUED: commands go through Do, whose reply is untyped.
 	if len(o.zadd) > 0 {

@@ -167,6 +167,21 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 	if board[0].Trader != "alice" || board[0].Rank != 1 || board[0].Score != 3 || board[2].Score != -7 || board[2].Bailouts != 1 {
 		t.Errorf("leaderboard: %+v", board)
 	}
+	// The scores sorted set says the same, though buys and sells do not write it.
+	scores, err := rdb.ZRangeWithScores(context.Background(), testMarket.Keys().Scores(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantScores := map[string]float64{"alice": 3, "carol": 0, "bob": -7}
+	if len(scores) != len(wantScores) {
+		t.Errorf("scores set: %v, want %v", scores, wantScores)
+	}
+	for _, z := range scores {
+		name, _ := z.Member.(string)
+		if w, ok := wantScores[name]; !ok || z.Score != w {
+			t.Errorf("scores set: %v = %v, want %v", z.Member, z.Score, w)
+		}
+	}
 	e.stop(t)
 	rep := audit(t, rdb)
 	if rep.Events == 0 || rep.Traders != 3 {

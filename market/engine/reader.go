@@ -28,41 +28,64 @@ type readBatch struct {
 type reader struct {
 	s   *session
 	pos map[string]string // stream key → entry id of the last entry read
+
+	// The streams and ids of the XREAD, STREAMS key... id..., kept between reads: a read of
+	// a hundred streams has two hundred of them, and only the ids of streams that gave
+	// entries change. They are made again when the streams to read change.
+	keys    *[]string      // the streams they are made for
+	streams []any          // STREAMS key... id...
+	ids     map[string]int // stream key → index of its id in streams
+	count   int64
+	args    []any // the arguments of the read under way
 }
 
-// args are the arguments of the XREAD that reads new orders of every registered trader
-// and the inbox.
-func (r *reader) args(block time.Duration) *redis.XReadArgs {
-	keys := *r.s.streams.Load()
-	args := make([]string, 2*len(keys))
-	copy(args, keys)
-	for i, key := range keys {
-		args[len(keys)+i] = cmp.Or(r.pos[key], "0")
+// read reads new orders of every registered trader and the inbox, waiting up to block for
+// one, or not at all when block is negative.
+func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
+	if keys := r.s.streams.Load(); keys != r.keys {
+		r.keys = keys
+		r.count = r.s.readCount(len(*keys))
+		r.streams = make([]any, 0, 1+2*len(*keys))
+		r.streams = append(r.streams, "streams")
+		for _, key := range *keys {
+			r.streams = append(r.streams, key)
+		}
+		r.ids = make(map[string]int, len(*keys))
+		for _, key := range *keys {
+			r.ids[key] = len(r.streams)
+			r.streams = append(r.streams, cmp.Or(r.pos[key], "0"))
+		}
 	}
-	return &redis.XReadArgs{Streams: args, Count: r.s.readCount(len(keys)), Block: block}
-}
-
-// readCount is how many orders a read takes from each of n streams: BatchSize in all,
-// and at least a few from each.
-func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n), 32) }
-
-// batch makes a batch of what an XREAD returned and moves the reader past it; nothing new
-// is an empty batch.
-func (r *reader) batch(a *redis.XReadArgs, res []redis.XStream, err error) *readBatch {
+	r.args = append(r.args[:0], "xread", "count", r.count)
+	if block >= 0 {
+		r.args = append(r.args, "block", block.Milliseconds())
+	}
+	r.args = append(r.args, r.streams...)
+	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
+	_ = r.s.e.rdb.Process(ctx, cmd)
+	res, err := cmd.Result()
 	b := &readBatch{streams: res, read: r.s.e.clk.Now()}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		b.err = fmt.Errorf("read orders: %w", err)
 	}
 	for _, st := range res {
 		if n := len(st.Messages); n > 0 {
-			r.pos[st.Stream] = st.Messages[n-1].ID
+			last := st.Messages[n-1].ID
+			r.pos[st.Stream] = last
+			if i, ok := r.ids[st.Stream]; ok {
+				r.streams[i] = last
+			}
 		}
-		if int64(len(st.Messages)) >= a.Count {
+		if int64(len(st.Messages)) >= r.count {
 			b.full = true
 		}
 	}
 	return b
 }
+
+// readCount is how many orders a read takes from each of n streams: BatchSize in all,
+// and at least a few from each.
+func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n), 32) }
 
 // run reads orders whenever the loop asks for it, waiting up to a moment for new ones, and
 // hands what it read (maybe nothing) to the loop. The loop asks again as soon as it has a
@@ -76,13 +99,24 @@ func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *read
 		case <-ctx.Done():
 			return
 		}
-		a := r.args(block)
-		res, err := e.rdb.XRead(ctx, a).Result()
+		b := r.read(ctx, block)
 		if ctx.Err() != nil {
 			return
 		}
+		if b.err == nil && len(b.streams) == 1 && !b.full {
+			// Most likely new orders woke a blocked read, which Redis answers with the
+			// one stream that woke it, while orders that came with it (several traders
+			// at once, or a trader's pipeline) wait in other streams: read them into the
+			// same batch rather than make them wait for the next one.
+			more := r.read(ctx, -1)
+			if ctx.Err() != nil {
+				return
+			}
+			b.streams = append(b.streams, more.streams...)
+			b.full, b.err = more.full, more.err
+		}
 		select {
-		case out <- r.batch(a, res, err):
+		case out <- b:
 		case <-ctx.Done():
 			return
 		}

@@ -68,6 +68,8 @@ type traderState struct {
 	registration       string // its value in the traders hash
 	ordersKey, results string
 	dirty              bool
+	score              int64 // in the scores set as of the last batch sent, when scored
+	scored             bool
 	// appendResult is the start of the XADD of a result, made once: every order has one.
 	appendResult []any
 

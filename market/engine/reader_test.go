@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/monkonomy/monkonomy/market/protocol"
+	"github.com/monkonomy/monkonomy/market/rules"
+)
+
+// Orders of several traders that arrive together while the engine waits for orders are
+// applied in one batch, although Redis wakes a blocked XREAD with one stream only.
+func TestOrdersArrivingTogetherAreOneBatch(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	names := []string{"a", "b", "c", "d", "e"}
+	register(t, rdb, names...)
+	e := startEngine(t, rdb, steadySettings(time.Hour))
+	eventually(t, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
+	// Let the reader block: nothing is waiting.
+	time.Sleep(100 * time.Millisecond)
+
+	p := rdb.Pipeline()
+	for _, name := range names {
+		p.XAdd(ctx, redisXAdd{name, rules.Order{ID: "o-" + name, Kind: rules.KindBuy, Qty: 1}}.args())
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		resultOf(t, rdb, name, "o-"+name)
+	}
+
+	entries, err := rdb.XRange(ctx, testMarket.Keys().Journal(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := map[string][]string{} // journal entry → traders whose orders it applied
+	for _, en := range entries {
+		events, err := protocol.ParseJournal(en.Values[protocol.FieldEvents].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events {
+			if ev.Type == protocol.JournalOrder {
+				batches[en.ID] = append(batches[en.ID], ev.Trader)
+			}
+		}
+	}
+	if len(batches) != 1 {
+		t.Errorf("the orders of %d traders sent in one pipeline were applied in %d batches, want 1: %v", len(names), len(batches), batches)
+	}
+}
