@@ -16,16 +16,17 @@ import (
 
 // outbox collects everything one batch writes, for one MULTI/EXEC.
 type outbox struct {
-	args    []any   // backing store of command arguments, reused between batches
-	cmds    [][]any // commands inside MULTI/EXEC, in order
-	results []pendingResult
-	byID    map[resultKey]int // index in results of an order id of this batch
-	journal []byte
-	dirty   []*traderState
-	zadd    []redis.Z
-	zrem    []any
-	cursors []any // HSET arguments: stream key, entry id of its last entry in this batch
-	json    []byte
+	args     []any   // backing store of command arguments, reused between batches
+	cmds     [][]any // commands inside MULTI/EXEC, in order
+	results  []pendingResult
+	byID     map[resultKey]int // index in results of an order id of this batch
+	journal  []byte
+	dirty    []*traderState
+	answered []*traderState // traders with results in this batch
+	zadd     []redis.Z
+	zrem     []any
+	cursors  []any // HSET arguments: stream key, entry id of its last entry in this batch
+	json     []byte
 
 	events   []event
 	replies  []pendingReply
@@ -89,14 +90,23 @@ func (o *outbox) result(t *traderState, id string, r rules.Result, orderEntry st
 		}
 		o.byID[resultKey{t, id}] = len(o.results)
 	}
+	o.queued(t, id)
+}
+
+// queued records the result entry just queued for a trader.
+func (o *outbox) queued(t *traderState, id string) {
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
+	if !t.answered {
+		t.answered = true
+		o.answered = append(o.answered, t)
+	}
 }
 
 // copyResult queues again a result of this or another outbox (a retried id of this batch or
 // of the batch on its way to Redis).
 func (o *outbox) copyResult(t *traderState, from *outbox, first int) {
 	o.end(o.cmd(from.cmds[from.results[first].cmd]...))
-	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
+	o.queued(t, "")
 }
 
 // rawResult queues a result whose fields were read back from results:<trader>.
@@ -108,7 +118,7 @@ func (o *outbox) rawResult(t *traderState, values map[string]any) {
 		}
 	}
 	o.end(start)
-	o.results = append(o.results, pendingResult{t: t, cmd: len(o.cmds) - 1})
+	o.queued(t, "")
 }
 
 var resultFieldOrder = []string{protocol.FieldVersion, protocol.FieldID, protocol.FieldOrder, protocol.FieldKind,
@@ -208,6 +218,12 @@ func (s *session) send(ctx context.Context) error {
 	p.Do(ctx, "MULTI")
 	for _, c := range o.cmds {
 		p.Do(ctx, c...)
+	}
+	// Results streams are trimmed once a batch, not with every result: a result has fewer
+	// arguments to write and parse. Like MAXLEN ~ on XADD, XTRIM ~ keeps at least as many.
+	for _, t := range o.answered {
+		p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
+		t.answered = false
 	}
 	if len(o.journal) > 0 {
 		s.batch++
@@ -354,6 +370,7 @@ func (o *outbox) reset() {
 	clear(o.byID)
 	o.journal = o.journal[:0]
 	o.dirty = o.dirty[:0]
+	o.answered = o.answered[:0]
 	o.zadd = o.zadd[:0]
 	o.zrem = o.zrem[:0]
 	clear(o.cursors)

@@ -52,3 +52,24 @@ func TestOrdersArrivingTogetherAreOneBatch(t *testing.T) {
 		t.Errorf("the orders of %d traders sent in one pipeline were applied in %d batches, want 1: %v", len(names), len(batches), batches)
 	}
 }
+
+// A trader's results stream is trimmed to about ResultsMaxLen entries, never fewer.
+func TestResultsStreamsAreTrimmed(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	register(t, rdb, "alice")
+	startEngine(t, rdb, floodSettings(), func(o *Options) { o.ResultsMaxLen = 10 })
+	const orders = 1000
+	p := rdb.Pipeline()
+	for i := range orders {
+		p.XAdd(ctx, redisXAdd{"alice", benchOrder(i, "o"+itoa(i))}.args())
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resultOf(t, rdb, "alice", "o"+itoa(orders-1))
+	// XTRIM ~ drops whole nodes of a stream (100 entries each by default).
+	if n := rdb.XLen(ctx, testMarket.Keys().Results("alice")).Val(); n < 10 || n > 300 {
+		t.Errorf("results stream holds %d entries after %d orders, want about 10 (10–300)", n, orders)
+	}
+}

@@ -68,6 +68,7 @@ type traderState struct {
 	registration       string // its value in the traders hash
 	ordersKey, results string
 	dirty              bool
+	answered           bool  // it has results in the outbox being applied
 	score              int64 // in the scores set as of the last batch sent, when scored
 	scored             bool
 	// appendResult is the start of the XADD of a result, made once: every order has one.
@@ -353,7 +354,7 @@ func (s *session) refreshTraders(ctx context.Context) error {
 		key := e.keys.Orders(a.name)
 		results := e.keys.Results(a.name)
 		t := &traderState{name: a.name, team: a.info.Team, registration: a.registration, ordersKey: key, results: results, seen: map[string]string{},
-			appendResult: []any{"XADD", results, "MAXLEN", "~", e.opts.ResultsMaxLen, "*"}}
+			appendResult: []any{"XADD", results, "*"}}
 		s.traders[a.name], s.byStream[key] = t, t
 		if s.m.AddTrader(a.name) {
 			s.out.journal = protocol.AppendJournalTrader(s.out.journal, a.name)
