@@ -93,9 +93,15 @@ func (o *outbox) result(t *traderState, id string, r rules.Result, orderEntry st
 	o.queued(t, id)
 }
 
+// trimEvery is how many results a trader gets between trims of its results stream: as
+// many as a node of a stream holds by default (stream-node-max-entries), which is what
+// XTRIM ~ removes at a time.
+const trimEvery = 100
+
 // queued records the result entry just queued for a trader.
 func (o *outbox) queued(t *traderState, id string) {
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
+	t.untrimmed++
 	if !t.answered {
 		t.answered = true
 		o.answered = append(o.answered, t)
@@ -219,10 +225,15 @@ func (s *session) send(ctx context.Context) error {
 	for _, c := range o.cmds {
 		p.Do(ctx, c...)
 	}
-	// Results streams are trimmed once a batch, not with every result: a result has fewer
-	// arguments to write and parse. Like MAXLEN ~ on XADD, XTRIM ~ keeps at least as many.
+	// A results stream is trimmed after every trimEvery results, not with every result:
+	// a result has fewer arguments to write and parse, and a batch with a result or two
+	// for each trader does not pay for a trim each. Like MAXLEN ~ on XADD, XTRIM ~ keeps
+	// at least as many entries as asked.
 	for _, t := range o.answered {
-		p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
+		if t.untrimmed >= trimEvery {
+			p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
+			t.untrimmed = 0
+		}
 		t.answered = false
 	}
 	if len(o.journal) > 0 {

@@ -69,6 +69,7 @@ type traderState struct {
 	ordersKey, results string
 	dirty              bool
 	answered           bool  // it has results in the outbox being applied
+	untrimmed          int   // results since its results stream was last trimmed
 	score              int64 // in the scores set as of the last batch sent, when scored
 	scored             bool
 	// appendResult is the start of the XADD of a result, made once: every order has one.
