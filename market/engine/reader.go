@@ -112,7 +112,14 @@ func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *read
 			if ctx.Err() != nil {
 				return
 			}
-			b.streams = append(b.streams, more.streams...)
+			// A stream is in a batch once: the one that woke the read may have more.
+			for _, st := range more.streams {
+				if st.Stream == b.streams[0].Stream {
+					b.streams[0].Messages = append(b.streams[0].Messages, st.Messages...)
+				} else {
+					b.streams = append(b.streams, st)
+				}
+			}
 			b.full, b.err = more.full, more.err
 		}
 		select {

@@ -73,3 +73,40 @@ func TestResultsStreamsAreTrimmed(t *testing.T) {
 		t.Errorf("results stream holds %d entries after %d orders, want about 10 (10–300)", n, orders)
 	}
 }
+
+// A trader's stream that both woke a blocked read and was read again with the orders that
+// came with it is one stream of the batch: a restarted engine loads the ids of its latest
+// results once, and still answers a retried order with its first result.
+func TestRetryAfterRestartInAStreamReadTwice(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	register(t, rdb, "alice", "bob")
+	small := func(o *Options) { o.ResultsMaxLen = 5 }
+	e := startEngine(t, rdb, steadySettings(time.Hour), small)
+	for i := range 5 {
+		send(t, rdb, "alice", rules.Order{ID: "r" + itoa(i), Kind: rules.KindFeed, Qty: 1})
+	}
+	resultOf(t, rdb, "alice", "r4")
+	e.stop(t)
+
+	e = startEngine(t, rdb, steadySettings(time.Hour), small)
+	eventually(t, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
+	time.Sleep(100 * time.Millisecond) // the reader waits for orders
+	p := rdb.Pipeline()
+	for _, x := range []redisXAdd{
+		{"alice", rules.Order{ID: "n1", Kind: rules.KindFeed, Qty: 1}},
+		{"bob", rules.Order{ID: "m1", Kind: rules.KindFeed, Qty: 1}},
+		{"alice", rules.Order{ID: "r4", Kind: rules.KindFeed, Qty: 1}},
+	} {
+		p.XAdd(ctx, x.args())
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r4 := resultsFor(t, rdb, "alice", "r4", 2)
+	if r4[1] != withEntry(r4[0], r4[1].EntryID) {
+		t.Errorf("the retried order got %+v, want its first result %+v again", r4[1], r4[0])
+	}
+	e.stop(t)
+	audit(t, rdb)
+}
