@@ -40,7 +40,8 @@ type reader struct {
 }
 
 // read reads new orders of every registered trader and the inbox, waiting up to block for
-// one, or not at all when block is negative.
+// one, or not at all when block is negative. (It waits at most 100 ms, well within the
+// client's read timeout, which go-redis's own XRead would stretch by the wait.)
 func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	if keys := r.s.streams.Load(); keys != r.keys {
 		r.keys = keys
