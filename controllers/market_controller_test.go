@@ -255,7 +255,8 @@ func (w *world) inboxHas(k protocol.Keys, phase string) (bool, string) {
 		return false, err.Error()
 	}
 	for _, m := range msgs {
-		if m.Values["kind"] == "phase" && m.Values["phase"] == phase && m.Values["v"] == protocol.Version {
+		// Read as the engine reads it: an entry it would refuse does not count.
+		if in, err := protocol.DecodeInbox(m.Values); err == nil && in.Kind == protocol.InboxPhase && string(in.Phase) == phase {
 			return true, ""
 		}
 	}

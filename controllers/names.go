@@ -63,26 +63,28 @@ func traderPodName(t *v1alpha1.Trader) string    { return "trader-" + t.Name }
 func traderSecretName(t *v1alpha1.Trader) string { return "trader-" + t.Name + "-redis" }
 func traderScriptName(t *v1alpha1.Trader) string { return "trader-" + t.Name + "-script" }
 
-func engineLabels(m *v1alpha1.Market) map[string]string {
-	return map[string]string{
-		LabelManagedBy: ManagedBy, LabelComponent: componentEngine, LabelMarket: m.Name,
-		"app.kubernetes.io/name": "monkonomy",
-	}
-}
-
 // engineSelector selects the pods of a market's engine.
 func engineSelector(m *v1alpha1.Market) map[string]string {
 	return map[string]string{LabelMarket: m.Name, LabelComponent: componentEngine, LabelManagedBy: ManagedBy}
 }
 
-func traderLabels(t *v1alpha1.Trader) map[string]string {
-	return map[string]string{
-		LabelManagedBy: ManagedBy, LabelComponent: componentTrader, LabelMarket: t.Spec.Market,
-		LabelTrader: t.Name, "app.kubernetes.io/name": "monkonomy",
-	}
+// engineLabels label a market's engine objects: its selector's labels, so that the
+// engine's pods match it, and more.
+func engineLabels(m *v1alpha1.Market) map[string]string {
+	l := engineSelector(m)
+	l["app.kubernetes.io/name"] = "monkonomy"
+	return l
 }
 
 // traderSelector selects the pods of a trader.
 func traderSelector(t *v1alpha1.Trader) map[string]string {
 	return map[string]string{LabelTrader: t.Name, LabelManagedBy: ManagedBy}
+}
+
+// traderLabels label a trader's objects: its selector's labels, so that the trader's pod
+// matches it, and more.
+func traderLabels(t *v1alpha1.Trader) map[string]string {
+	l := traderSelector(t)
+	l[LabelComponent], l[LabelMarket], l["app.kubernetes.io/name"] = componentTrader, t.Spec.Market, "monkonomy"
+	return l
 }

@@ -34,7 +34,8 @@ func (w *world) writeAccount(k protocol.Keys, trader string, a rules.Account) {
 func TestLeaderboardIsRankedIntoStatusAndKubectl(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Fatal("kubectl is needed by this test: install it (apt-get install -y kubectl) or put it on PATH")
+		t.Fatal("kubectl is needed by this test, as a user has it: Debian's kubernetes-client is too old; install the matching release with " +
+			"curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$(cd hack/envtest && go list -m -f '{{.Version}}' k8s.io/kubernetes)/bin/linux/$(go env GOARCH)/kubectl && chmod +x /usr/local/bin/kubectl")
 	}
 	w := newWorld(t)
 	w.market("meetup")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian's packages, when it is missing: redis-server (and
-# redis-cli, and redis-benchmark for the engine's benchmark) for the engine tests, chromium for the dashboard's browser test, Node.js and npm
-# for the trader written in another language. Safe to run again.
+# Installs what the tests need from Debian's packages, when it is missing: redis-server for
+# the Redis tests, redis-tools (redis-cli for the doc's lines, redis-benchmark for the
+# engine's benchmark), chromium for the dashboard's browser test, Node.js and npm for the
+# trader written in another language. Safe to run again.
 set -euo pipefail
 
 need=()

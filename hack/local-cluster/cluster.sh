@@ -84,6 +84,11 @@ install_packages() {
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
 		die "apt-get install ${missing[*]} failed; install them by hand and run again"
+	# Debian's package enables and starts its own containerd.service on the socket this
+	# cluster's containerd uses; the one just installed serves nobody else.
+	if [[ " ${missing[*]} " == *" containerd "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now containerd.service >/dev/null 2>&1 || true
+	fi
 }
 
 build_binaries() {
@@ -310,6 +315,9 @@ up() {
 	write_containerd_config
 	write_kubelet_config
 
+	if ! running containerd && [ -S "$CONTAINERD_SOCK" ] && ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; then
+		die "a containerd this script did not start serves $CONTAINERD_SOCK (Docker's, or Debian's containerd.service); stop it (systemctl disable --now containerd) and run again"
+	fi
 	start containerd containerd --config "$CLUSTER_DIR/containerd.toml"
 	wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
 	if ! ctr -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE"; then

@@ -98,15 +98,15 @@ func TestAnEmptyMarketSaysSo(t *testing.T) {
 }
 
 func TestBuiltinSpecsAreCheckedBeforeTheGame(t *testing.T) {
-	name, params, err := ParseBuiltin("momentum:window=10,qty=2")
-	if err != nil || name != "momentum" || params["window"] != "10" || params["qty"] != "2" {
-		t.Fatalf("ParseBuiltin(momentum:window=10,qty=2) = %q, %v, %v", name, params, err)
+	name, params, s, err := parseBuiltin("momentum:window=10,qty=2")
+	if err != nil || name != "momentum" || params["window"] != "10" || params["qty"] != "2" || s == nil {
+		t.Fatalf("parseBuiltin(momentum:window=10,qty=2) = %q, %v, %v, %v", name, params, s, err)
 	}
 	for _, bad := range []string{"nosuch", "momentum:speed=3", "momentum:window", "momentum:window=-1"} {
-		if _, _, err := ParseBuiltin(bad); err == nil {
-			t.Errorf("ParseBuiltin(%q) accepted a wrong spec", bad)
+		if _, _, _, err := parseBuiltin(bad); err == nil {
+			t.Errorf("parseBuiltin(%q) accepted a wrong spec", bad)
 		} else if !strings.Contains(err.Error(), "--builtin "+bad) {
-			t.Errorf("ParseBuiltin(%q) error %q does not name the flag", bad, err)
+			t.Errorf("parseBuiltin(%q) error %q does not name the flag", bad, err)
 		}
 	}
 }

@@ -102,13 +102,7 @@ func entrants(o Options) ([]entrant, error) {
 	return list, nil
 }
 
-// ParseBuiltin reads NAME[:k=v,k=v], checking the strategy and its parameters.
-func ParseBuiltin(spec string) (string, strategy.Params, error) {
-	name, params, _, err := parseBuiltin(spec)
-	return name, params, err
-}
-
-// parseBuiltin reads NAME[:k=v,k=v] and builds the strategy.
+// parseBuiltin reads NAME[:k=v,k=v] and builds the strategy, checking its parameters.
 func parseBuiltin(spec string) (string, strategy.Params, strategy.Strategy, error) {
 	name, rest, _ := strings.Cut(spec, ":")
 	name = strings.TrimSpace(name)

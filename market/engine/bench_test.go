@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -187,7 +188,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, floodSettings())
-	eventually(b, "the engine to lead", func() bool {
+	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
 		return rdb.Exists(ctx, testMarket.Keys().State()).Val() == 1
 	})
 	b.ResetTimer()
@@ -254,7 +255,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	names := benchNames(*benchTraders)
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, floodSettings())
-	eventually(b, "the engine to lead", func() bool {
+	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
 		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
 	})
 	const rate, seconds = 10_000, 3
@@ -284,12 +285,10 @@ func BenchmarkEngineLatency(b *testing.B) {
 							lats[i] = append(lats[i], now.Sub(time.Unix(0, ns)))
 						}
 					}
-					if received.Add(int64(len(st.Messages))) >= int64(total) {
-						select {
-						case <-all:
-						default:
-							close(all)
-						}
+					// Only the receiver whose results reach the total closes all.
+					n := int64(len(st.Messages))
+					if got := received.Add(n); got >= int64(total) && got-n < int64(total) {
+						close(all)
 					}
 				}
 			}

@@ -16,17 +16,17 @@ import (
 
 // outbox collects everything one batch writes, for one MULTI/EXEC.
 type outbox struct {
-	args     []any   // backing store of command arguments, reused between batches
-	cmds     [][]any // commands inside MULTI/EXEC, in order
-	results  []pendingResult
-	byID     map[resultKey]int // index in results of an order id of this batch
-	journal  []byte
-	dirty    []*traderState
-	answered []*traderState // traders with results in this batch
-	zadd     []redis.Z
-	zrem     []any
-	cursors  []any // HSET arguments: stream key, entry id of its last entry in this batch
-	json     []byte
+	args    []any   // backing store of command arguments, reused between batches
+	cmds    [][]any // commands inside MULTI/EXEC, in order
+	results []pendingResult
+	byID    map[resultKey]int // index in results of an order id of this batch
+	journal []byte
+	dirty   []*traderState
+	trim    []*traderState // traders whose results stream this batch trims
+	zadd    []redis.Z
+	zrem    []any
+	cursors []any // HSET arguments: stream key, entry id of its last entry in this batch
+	json    []byte
 
 	events   []event
 	replies  []pendingReply
@@ -102,9 +102,9 @@ const trimEvery = 100
 func (o *outbox) queued(t *traderState, id string) {
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
 	t.untrimmed++
-	if !t.answered {
-		t.answered = true
-		o.answered = append(o.answered, t)
+	if t.untrimmed == trimEvery {
+		o.trim = append(o.trim, t)
+		t.untrimmed = 0
 	}
 }
 
@@ -229,12 +229,8 @@ func (s *session) send(ctx context.Context) error {
 	// a result has fewer arguments to write and parse, and a batch with a result or two
 	// for each trader does not pay for a trim each. Like MAXLEN ~ on XADD, XTRIM ~ keeps
 	// at least as many entries as asked.
-	for _, t := range o.answered {
-		if t.untrimmed >= trimEvery {
-			p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
-			t.untrimmed = 0
-		}
-		t.answered = false
+	for _, t := range o.trim {
+		p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
 	}
 	if len(o.journal) > 0 {
 		s.batch++
@@ -381,7 +377,7 @@ func (o *outbox) reset() {
 	clear(o.byID)
 	o.journal = o.journal[:0]
 	o.dirty = o.dirty[:0]
-	o.answered = o.answered[:0]
+	o.trim = o.trim[:0]
 	o.zadd = o.zadd[:0]
 	o.zrem = o.zrem[:0]
 	clear(o.cursors)

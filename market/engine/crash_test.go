@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
@@ -82,7 +83,7 @@ func TestKilledEngineLosesAndRepeatsNoOrder(t *testing.T) {
 	}
 	// leads waits until the n-th engine took the lease: the lease's fence counts them.
 	leads := func(n int64) {
-		eventually(t, fmt.Sprintf("engine %d to take the lease", n), func() bool {
+		testutil.Eventually(t, 10*time.Second, fmt.Sprintf("engine %d to take the lease", n), func() bool {
 			f, _ := rdb.HGet(context.Background(), testMarket.Keys().State(), "fence").Int64()
 			return f >= n
 		})
@@ -99,7 +100,7 @@ func TestKilledEngineLosesAndRepeatsNoOrder(t *testing.T) {
 
 	for _, name := range names {
 		var res []string
-		eventually(t, "every result of "+name, func() bool {
+		testutil.Eventually(t, 10*time.Second, "every result of "+name, func() bool {
 			res = res[:0]
 			for _, r := range results(t, rdb, name) {
 				if r.Kind != rules.KindHarvest {

@@ -48,8 +48,10 @@ type Options struct {
 	// BatchSize is about the most orders one read takes, over all streams; it takes at
 	// least 32 from each stream. [2000]
 	BatchSize int64
-	// TicksMaxLen, ResultsMaxLen and GibbsMaxLen bound the published streams (trimmed
-	// with MAXLEN ~). ResultsMaxLen is also how many results of each trader the engine
+	// TicksMaxLen, ResultsMaxLen and GibbsMaxLen bound the published streams, trimmed
+	// approximately to no fewer entries: ticks and gibbs with MAXLEN ~ on every entry, a
+	// results stream with XTRIM ~ after every hundred results. ResultsMaxLen is also how
+	// many results of each trader the engine
 	// remembers to answer a retried order id with its first result. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
 	// Owner names this engine in the lease; it defaults to the host name, process id

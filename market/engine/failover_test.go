@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -16,7 +17,7 @@ func TestOnlyOneEngineAppliesOrdersAndTheOtherTakesOver(t *testing.T) {
 	register(t, rdb, "alice")
 	clientA := srv.Client()
 	a := startEngine(t, clientA, steadySettings(30*time.Millisecond), func(o *Options) { o.Owner = "engine-a" })
-	eventually(t, "engine a to lead", a.Leading)
+	testutil.Eventually(t, 10*time.Second, "engine a to lead", a.Leading)
 	b := startEngine(t, srv.Client(), steadySettings(30*time.Millisecond), func(o *Options) { o.Owner = "engine-b" })
 
 	for i := range 20 {
@@ -33,9 +34,9 @@ func TestOnlyOneEngineAppliesOrdersAndTheOtherTakesOver(t *testing.T) {
 
 	// Engine a dies without giving the lease back: its connection to Redis is gone.
 	clientA.Close()
-	eventually(t, "engine b to take over", b.Leading)
+	testutil.Eventually(t, 10*time.Second, "engine b to take over", b.Leading)
 	tick := lastTick(t, rdb).Seq
-	eventually(t, "engine b to tick", func() bool { return lastTick(t, rdb).Seq > tick })
+	testutil.Eventually(t, 10*time.Second, "engine b to tick", func() bool { return lastTick(t, rdb).Seq > tick })
 	send(t, rdb, "alice", rules.Order{ID: "after", Kind: rules.KindFeed, Qty: 1})
 	if r := resultOf(t, rdb, "alice", "after"); r.Status != rules.StatusAccepted || r.Account.Fed != 1 {
 		t.Errorf("order after the takeover: %+v", r)
@@ -66,7 +67,7 @@ func TestEngineCarriesOnAfterRedisRestarts(t *testing.T) {
 		t.Errorf("order after the restart: %+v", r)
 	}
 	tick := lastTick(t, rdb).Seq
-	eventually(t, "ticks after the restart", func() bool { return lastTick(t, rdb).Seq > tick })
+	testutil.Eventually(t, 10*time.Second, "ticks after the restart", func() bool { return lastTick(t, rdb).Seq > tick })
 	if !e.Leading() {
 		t.Error("engine is not leading after Redis came back")
 	}
@@ -127,11 +128,11 @@ func TestEngineThatLostTheLeaseLeadsAgainOnceItIsFree(t *testing.T) {
 	if err := rdb.Set(ctx, lease, "999:another-engine", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the engine to notice the lost lease", func() bool { return !e.Leading() })
+	testutil.Eventually(t, 10*time.Second, "the engine to notice the lost lease", func() bool { return !e.Leading() })
 	if err := rdb.Del(ctx, lease).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the engine to lead again", e.Leading)
+	testutil.Eventually(t, 10*time.Second, "the engine to lead again", e.Leading)
 	send(t, rdb, "alice", rules.Order{ID: "after", Kind: rules.KindFeed, Qty: 1})
 	if r := resultOf(t, rdb, "alice", "after"); r.Status != rules.StatusAccepted || r.Account.Fed != 2 {
 		t.Errorf("order after leading again: %+v", r)

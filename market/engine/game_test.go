@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -22,7 +23,7 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 	_, rdb := newRedis(t)
 	register(t, rdb, "alice", "bob", "carol")
 	e := startEngine(t, rdb, steadySettings(30*time.Millisecond))
-	eventually(t, "the market to tick", func() bool { return lastTick(t, rdb).Seq >= 2 })
+	testutil.Eventually(t, 10*time.Second, "the market to tick", func() bool { return lastTick(t, rdb).Seq >= 2 })
 	if tk := lastTick(t, rdb); tk.Price != coins("1") || tk.Phase != rules.PhaseOpen {
 		t.Fatalf("tick %+v: want an open market at price 1.000000", tk)
 	}
@@ -47,7 +48,7 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 
 	// The plantation is harvested in market time: 10 ms per coin invested.
 	var harvest protocol.Result
-	eventually(t, "the harvest of a4", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the harvest of a4", func() bool {
 		for _, r := range results(t, rdb, "alice") {
 			if r.Kind == rules.KindHarvest {
 				harvest = r
@@ -90,7 +91,7 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 	if r := resultOf(t, rdb, "alice", "a5"); r.Status != rules.StatusAccepted {
 		t.Fatalf("gibb: got %+v", r)
 	}
-	eventually(t, "the hype to move the price", func() bool { return lastTick(t, rdb).Price > coins("1.5") })
+	testutil.Eventually(t, 10*time.Second, "the hype to move the price", func() bool { return lastTick(t, rdb).Price > coins("1.5") })
 	var gibbs []protocol.Gibb
 	if code := getJSON(t, e.srv.URL+"/api/gibbs?n=5", &gibbs); code != http.StatusOK || len(gibbs) != 1 ||
 		gibbs[0].Author != "alice" || gibbs[0].Points != 101 || gibbs[0].Hype != coins("1.01") {
@@ -138,7 +139,7 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 
 	// Phases from the inbox: pause, resume, close.
 	inbox(t, rdb, protocol.Inbox{Kind: protocol.InboxPhase, Phase: protocol.PhasePause})
-	eventually(t, "the market to pause", func() bool { return lastTick(t, rdb).Phase == rules.PhasePaused })
+	testutil.Eventually(t, 10*time.Second, "the market to pause", func() bool { return lastTick(t, rdb).Phase == rules.PhasePaused })
 	paused := lastTick(t, rdb).Seq
 	send(t, rdb, "bob", rules.Order{ID: "p1", Kind: rules.KindBuy, Qty: 1})
 	if r := resultOf(t, rdb, "bob", "p1"); r.Status != rules.StatusMarketPaused {
@@ -149,9 +150,9 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 		t.Errorf("market ticked while paused: %+v", tk)
 	}
 	inbox(t, rdb, protocol.Inbox{Kind: protocol.InboxPhase, Phase: protocol.PhaseResume})
-	eventually(t, "the market to tick again", func() bool { return lastTick(t, rdb).Seq > paused })
+	testutil.Eventually(t, 10*time.Second, "the market to tick again", func() bool { return lastTick(t, rdb).Seq > paused })
 	inbox(t, rdb, protocol.Inbox{Kind: protocol.InboxPhase, Phase: protocol.PhaseClose})
-	eventually(t, "the market to close", func() bool { return lastTick(t, rdb).Phase == rules.PhaseClosed })
+	testutil.Eventually(t, 10*time.Second, "the market to close", func() bool { return lastTick(t, rdb).Phase == rules.PhaseClosed })
 	send(t, rdb, "bob", rules.Order{ID: "z1", Kind: rules.KindBuy, Qty: 1})
 	if r := resultOf(t, rdb, "bob", "z1"); r.Status != rules.StatusMarketClosed {
 		t.Errorf("order after close: got %+v", r)
@@ -159,7 +160,7 @@ func TestAFullGamePlaysByTheRules(t *testing.T) {
 
 	// The leaderboard ranks by score: alice fed 3, carol 0, bob 13 − 20.
 	var board []Standing
-	eventually(t, "the final leaderboard", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the final leaderboard", func() bool {
 		board = nil
 		getJSON(t, e.srv.URL+"/api/leaderboard", &board)
 		return len(board) == 3 && board[2].Trader == "bob"

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -118,18 +119,6 @@ func sendRaw(t testing.TB, rdb *redis.Client, trader string, values ...any) stri
 	return id
 }
 
-// eventually polls cond until it holds or 10s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // results reads every result of a trader.
 func results(t testing.TB, rdb *redis.Client, trader string) []protocol.Result {
 	t.Helper()
@@ -152,7 +141,7 @@ func results(t testing.TB, rdb *redis.Client, trader string) []protocol.Result {
 func resultsFor(t testing.TB, rdb *redis.Client, trader, id string, n int) []protocol.Result {
 	t.Helper()
 	var got []protocol.Result
-	eventually(t, "result of order "+trader+"/"+id, func() bool {
+	testutil.Eventually(t, 10*time.Second, "result of order "+trader+"/"+id, func() bool {
 		got = got[:0]
 		for _, r := range results(t, rdb, trader) {
 			if r.ID == id && r.Kind != rules.KindHarvest {

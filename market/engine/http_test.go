@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -18,9 +19,9 @@ func TestDashboardAPIShowsTheMarket(t *testing.T) {
 	settings := steadySettings(40 * time.Millisecond)
 	settings.Duration = protocol.Duration{Duration: 10 * time.Minute}
 	e := startEngine(t, rdb, settings, func(o *Options) { o.AdminToken = "s3cret" })
-	eventually(t, "three ticks", func() bool { return lastTick(t, rdb).Seq >= 3 })
+	testutil.Eventually(t, 10*time.Second, "three ticks", func() bool { return lastTick(t, rdb).Seq >= 3 })
 
-	eventually(t, "the engine to be ready", func() bool { return getJSON(t, e.srv.URL+"/readyz", nil) == http.StatusOK })
+	testutil.Eventually(t, 10*time.Second, "the engine to be ready", func() bool { return getJSON(t, e.srv.URL+"/readyz", nil) == http.StatusOK })
 	if code := getJSON(t, e.srv.URL+"/healthz", nil); code != http.StatusOK {
 		t.Errorf("/healthz: %d", code)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
@@ -57,7 +58,7 @@ func TestMalformedInputIsAnsweredAndNeverStopsTheEngine(t *testing.T) {
 	if n, _ := rdb.HExists(ctx, k.Accounts(), "Bad Name!").Result(); n {
 		t.Error("a trader with an invalid name got an account")
 	}
-	eventually(t, "the inbox junk to be counted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the inbox junk to be counted", func() bool {
 		return testCount(e.metrics.invalid.WithLabelValues("inbox")) == 2
 	})
 	if n := testCount(e.metrics.invalid.WithLabelValues("orders")); n < 6 {
@@ -67,7 +68,7 @@ func TestMalformedInputIsAnsweredAndNeverStopsTheEngine(t *testing.T) {
 		t.Errorf("invalid traders counted: %v", n)
 	}
 	tick := lastTick(t, rdb).Seq
-	eventually(t, "ticks after the junk", func() bool { return lastTick(t, rdb).Seq > tick })
+	testutil.Eventually(t, 10*time.Second, "ticks after the junk", func() bool { return lastTick(t, rdb).Seq > tick })
 	e.stop(t)
 	audit(t, rdb)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -17,7 +18,7 @@ func TestOrdersArrivingTogetherAreOneBatch(t *testing.T) {
 	names := []string{"a", "b", "c", "d", "e"}
 	register(t, rdb, names...)
 	e := startEngine(t, rdb, steadySettings(time.Hour))
-	eventually(t, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
+	testutil.Eventually(t, 10*time.Second, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
 	// Let the reader block: nothing is waiting.
 	time.Sleep(100 * time.Millisecond)
 
@@ -90,7 +91,7 @@ func TestRetryAfterRestartInAStreamReadTwice(t *testing.T) {
 	e.stop(t)
 
 	e = startEngine(t, rdb, steadySettings(time.Hour), small)
-	eventually(t, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
+	testutil.Eventually(t, 10*time.Second, "the engine to lead", func() bool { return e.Leading() && e.view.Load() != nil })
 	time.Sleep(100 * time.Millisecond) // the reader waits for orders
 	p := rdb.Pipeline()
 	for _, x := range []redisXAdd{

@@ -68,7 +68,6 @@ type traderState struct {
 	registration       string // its value in the traders hash
 	ordersKey, results string
 	dirty              bool
-	answered           bool  // it has results in the outbox being applied
 	untrimmed          int   // results since its results stream was last trimmed
 	score              int64 // in the scores set as of the last batch sent, when scored
 	scored             bool
@@ -318,11 +317,7 @@ func (s *session) refreshTraders(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read registered traders %s: %w", e.keys.Traders(), err)
 	}
-	type newTrader struct {
-		name, registration string
-		info               protocol.TraderInfo
-	}
-	var added []newTrader
+	added := false
 	for name, v := range all {
 		if t, ok := s.traders[name]; ok {
 			if v != t.registration {
@@ -346,24 +341,20 @@ func (s *session) refreshTraders(ctx context.Context) error {
 			e.log.Error("Registered a trader whose registration cannot be read", "trader", name, "err", err)
 			e.metrics.invalid.WithLabelValues("traders").Inc()
 		}
-		added = append(added, newTrader{name, v, info})
-	}
-	if len(added) == 0 {
-		return nil
-	}
-	for _, a := range added {
-		key := e.keys.Orders(a.name)
-		results := e.keys.Results(a.name)
-		t := &traderState{name: a.name, team: a.info.Team, registration: a.registration, ordersKey: key, results: results, seen: map[string]string{},
+		key, results := e.keys.Orders(name), e.keys.Results(name)
+		t := &traderState{name: name, team: info.Team, registration: v, ordersKey: key, results: results, seen: map[string]string{},
 			appendResult: []any{"XADD", results, "*"}}
-		s.traders[a.name], s.byStream[key] = t, t
-		if s.m.AddTrader(a.name) {
-			s.out.journal = protocol.AppendJournalTrader(s.out.journal, a.name)
-			e.log.Info("Registered a trader", "trader", a.name, "team", a.info.Team)
+		s.traders[name], s.byStream[key] = t, t
+		if s.m.AddTrader(name) {
+			s.out.journal = protocol.AppendJournalTrader(s.out.journal, name)
+			e.log.Info("Registered a trader", "trader", name, "team", info.Team)
 		}
 		s.markDirty(t)
+		added = true
 	}
-	s.publishStreams()
+	if added {
+		s.publishStreams()
+	}
 	return nil
 }
 

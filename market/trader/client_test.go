@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 	"github.com/monkonomy/monkonomy/market/trader"
-	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
 
 func TestConnectExplainsMissingOrBadSettings(t *testing.T) {
@@ -72,7 +72,7 @@ func TestRetriedOrderIDIsAppliedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tradertest.Eventually(t, 10*time.Second, "the feed's result", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the feed's result", func() bool {
 		a, _ := c.Account()
 		return a.Fed == 1
 	})
@@ -111,11 +111,11 @@ func TestClientReconnectsAfterRedisRestartsAndLosesNoTick(t *testing.T) {
 		}})
 	}()
 	defer func() { stop(); <-done }()
-	tradertest.Eventually(t, 10*time.Second, "ticks before the restart", func() bool { return seen.Load() >= 5 })
+	testutil.Eventually(t, 10*time.Second, "ticks before the restart", func() bool { return seen.Load() >= 5 })
 	m.Server.Stop()
 	m.Server.Restart()
 	before := seen.Load()
-	tradertest.Eventually(t, 30*time.Second, "ticks after the restart", func() bool { return seen.Load() >= before+10 })
+	testutil.Eventually(t, 30*time.Second, "ticks after the restart", func() bool { return seen.Load() >= before+10 })
 	if _, err := c.Buy(context.Background(), 1); err != nil {
 		t.Fatalf("send after the restart: %v", err)
 	}
@@ -145,7 +145,7 @@ func TestDocRedisCliLinesPlayAgainstTheEngine(t *testing.T) {
 	}
 	// The XRANGE of results ran right after the orders: wait for all four (and the
 	// plantation's harvest), then check them.
-	tradertest.Eventually(t, 10*time.Second, "four results and a harvest", func() bool {
+	testutil.Eventually(t, 10*time.Second, "four results and a harvest", func() bool {
 		n, _ := m.Redis.XLen(context.Background(), m.Keys.Results("ana")).Result()
 		return n == 5
 	})

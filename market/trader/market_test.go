@@ -44,11 +44,13 @@ type recorder struct {
 	gibbs   int
 }
 
-func (r *recorder) OnTick(t rules.Tick, a rules.Account) []strategy.Action {
+// OnScoredTick keeps the tick and shows it to the strategy as the runtime would, with the
+// market's score when the strategy wants it.
+func (r *recorder) OnScoredTick(t rules.Tick, a rules.Account, score int64) []strategy.Action {
 	r.mu.Lock()
 	r.ticks = append(r.ticks, t.Seq)
 	r.mu.Unlock()
-	return r.Strategy.OnTick(t, a)
+	return strategy.Tick(r.Strategy, t, a, score)
 }
 
 func (r *recorder) OnResult(res rules.Result) []strategy.Action {

@@ -2,17 +2,14 @@ package trader_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/rules"
-	"github.com/monkonomy/monkonomy/market/trader"
 	"github.com/monkonomy/monkonomy/market/trader/strategy"
-	"github.com/monkonomy/monkonomy/market/trader/tradertest"
 )
 
 func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
@@ -28,7 +25,7 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 		}
 		recs[name], stops[name] = play(t, m, name, s)
 	}
-	tradertest.Eventually(t, 30*time.Second, "50 ticks seen by every strategy", func() bool {
+	testutil.Eventually(t, 30*time.Second, "50 ticks seen by every strategy", func() bool {
 		for _, r := range recs {
 			if ticks, _ := r.snapshot(); len(ticks) < 50 {
 				return false
@@ -51,7 +48,7 @@ func TestEveryBuiltinStrategyPlaysFiftyTicksAgainstTheEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tradertest.Eventually(t, 10*time.Second, name+"'s results in its stream", func() bool {
+		testutil.Eventually(t, 10*time.Second, name+"'s results in its stream", func() bool {
 			n, _ := m.Redis.XLen(context.Background(), m.Keys.Results(name)).Result()
 			return n >= orders
 		})
@@ -120,7 +117,7 @@ def on_tick(tick, account, memory):
 		t.Fatal(err)
 	}
 	rec, stop := play(t, m, "scripted", s)
-	tradertest.Eventually(t, 20*time.Second, "the script to feed after its errors", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the script to feed after its errors", func() bool {
 		a, _ := m.Account(t, "scripted")
 		ticks, _ := rec.snapshot()
 		return len(ticks) >= 8 && a.Fed >= 3
@@ -162,12 +159,9 @@ func TestRunShowsTheMarketsScoreWithEachTick(t *testing.T) {
 	m := startMarket(t, 25*time.Millisecond)
 	m.Register(t, "watcher")
 	w := &scoreWatcher{scores: map[int64]int64{}}
-	c := connect(t, m, "watcher")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = trader.Run(ctx, c, w, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	defer func() { cancel(); <-done }()
-	tradertest.Eventually(t, 20*time.Second, "four monkeys fed, as the strategy saw it", func() bool {
+	_, stop := play(t, m, "watcher", w)
+	defer stop()
+	testutil.Eventually(t, 20*time.Second, "four monkeys fed, as the strategy saw it", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		_, ok := w.scores[4]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -38,12 +39,12 @@ func TestBacktestOfAnExportedGameIsDeterministic(t *testing.T) {
 		defer close(done)
 		_ = trader.Run(playCtx, c, mustNew(t, "feeder", nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
-	tradertest.Eventually(t, 20*time.Second, "10 ticks", func() bool { return c.LastTick().Seq >= 10 })
+	testutil.Eventually(t, 20*time.Second, "10 ticks", func() bool { return c.LastTick().Seq >= 10 })
 	gibb := protocol.AppendInbox(nil, protocol.Inbox{Kind: protocol.InboxGibb, Author: "ana", Text: "banana up #mktd"})
 	if err := m.Redis.XAdd(ctx, &redis.XAddArgs{Stream: m.Keys.Inbox(), Values: gibb}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	tradertest.Eventually(t, 20*time.Second, "40 ticks", func() bool { return c.LastTick().Seq >= 40 })
+	testutil.Eventually(t, 20*time.Second, "40 ticks", func() bool { return c.LastTick().Seq >= 40 })
 	stop()
 	<-done
 	dir := t.TempDir()

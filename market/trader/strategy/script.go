@@ -65,7 +65,6 @@ type Script struct {
 	name     string
 	limits   ScriptLimits
 	log      func(msg string)
-	penalty  int64
 	onTick   starlark.Callable
 	onResult starlark.Callable
 	onGibb   starlark.Callable
@@ -79,9 +78,6 @@ type ScriptOptions struct {
 	Limits ScriptLimits
 	// Log receives every error of a call and the script's print() lines; nil discards them.
 	Log func(msg string)
-	// BailoutPenalty computes account.score when OnTick is called without the market's
-	// score (the runtimes call OnScoredTick with it) [rules.DefaultBailoutPenalty].
-	BailoutPenalty int64
 }
 
 // LoadScript compiles and runs a script's top level. The script must define
@@ -89,11 +85,10 @@ type ScriptOptions struct {
 // optional. A script that does not load returns an error that starts with file:line:col.
 func LoadScript(filename string, src []byte, opts ScriptOptions) (*Script, error) {
 	s := &Script{
-		name:    filename,
-		limits:  opts.Limits.withDefaults(),
-		log:     opts.Log,
-		penalty: cmp.Or(opts.BailoutPenalty, rules.DefaultBailoutPenalty),
-		memory:  new(starlark.Dict),
+		name:   filename,
+		limits: opts.Limits.withDefaults(),
+		log:    opts.Log,
+		memory: new(starlark.Dict),
 	}
 	if s.log == nil {
 		s.log = func(string) {}
@@ -143,10 +138,10 @@ func (s *Script) Stats() ScriptStats {
 	}
 }
 
-// OnTick calls on_tick(tick, account, memory), with account.score computed with
-// ScriptOptions.BailoutPenalty.
+// OnTick calls on_tick(tick, account, memory), with account.score computed with the rules'
+// default bailout penalty; the runtimes call OnScoredTick with the market's score instead.
 func (s *Script) OnTick(t rules.Tick, a rules.Account) []Action {
-	return s.OnScoredTick(t, a, a.Score(s.penalty))
+	return s.OnScoredTick(t, a, a.Score(rules.DefaultBailoutPenalty))
 }
 
 // OnScoredTick calls on_tick(tick, account, memory) with account.score set to score, the

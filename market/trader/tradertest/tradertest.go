@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
-	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -83,10 +82,4 @@ func (m *Market) Account(t testing.TB, name string) (rules.Account, int64) {
 		t.Fatal(err)
 	}
 	return a, rec.Score
-}
-
-// Eventually polls cond every 10ms until it holds, or fails the test after d.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testutil.Eventually(t, d, what, cond)
 }
