@@ -30,6 +30,11 @@ import (
 // MONKONOMY_BENCH_TRADERS).
 var benchTraders = flag.Int("traders", envInt("MONKONOMY_BENCH_TRADERS", 100), "simulated traders of the engine benchmarks")
 
+// benchRate is the load BenchmarkEngineLatency offers, in orders per second (flag -rate or
+// env MONKONOMY_BENCH_RATE): the targets are for 10,000; other loads show how latency grows
+// with load on a given machine.
+var benchRate = flag.Int("rate", envInt("MONKONOMY_BENCH_RATE", 10_000), "orders per second offered by BenchmarkEngineLatency")
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -244,10 +249,10 @@ func BenchmarkEngineThroughput(b *testing.B) {
 		len(names), n, rate, rawRate, rawBefore, rawAfter, 100*rate/rawRate)
 }
 
-// BenchmarkEngineLatency offers 10,000 orders per second from many traders and reports the
-// p50 and p99 time from appending an order to its trader reading the result. Every trader
-// follows its own results stream with a blocking XREAD, as real traders do. The engine runs
-// as it does in a tournament: `monkonomy engine`, a process of its own.
+// BenchmarkEngineLatency offers 10,000 orders per second (-rate) from many traders and
+// reports the p50 and p99 time from appending an order to its trader reading the result.
+// Every trader follows its own results stream with a blocking XREAD, as real traders do.
+// The engine runs as it does in a tournament: `monkonomy engine`, a process of its own.
 func BenchmarkEngineLatency(b *testing.B) {
 	bin := buildMonkonomy(b)
 	srv, rdb := newRedis(b)
@@ -258,7 +263,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
 		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
 	})
-	const rate, seconds = 10_000, 3
+	rate, seconds := *benchRate, 3
 	total := rate * seconds
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -294,6 +299,10 @@ func BenchmarkEngineLatency(b *testing.B) {
 			}
 		})
 	}
+	// An order's result needs at least three round trips' worth of hops: the order to
+	// Redis, Redis to the engine and back, Redis to the trader. A PING's round trip, on the
+	// same server before the load, is this machine's floor.
+	ping := pingRoundTrips(b, load, 2000)
 
 	b.ResetTimer()
 	cpu, engineCPU := cpuNow(b, load), engine.cpu(b)
@@ -305,7 +314,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	p := load.Pipeline()
 	for sent < total {
 		<-tick.C
-		due := min(int(time.Since(started).Seconds()*rate), total)
+		due := min(int(time.Since(started).Seconds()*float64(rate)), total)
 		now := time.Now().UnixNano()
 		for ; sent < due; sent++ {
 			name := names[sent%len(names)]
@@ -331,12 +340,35 @@ func BenchmarkEngineLatency(b *testing.B) {
 	for _, l := range lats {
 		lat = append(lat, l...)
 	}
-	slices.Sort(lat)
-	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	p50, p99 := percentiles(lat)
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	pingP50, pingP99 := percentiles(ping)
+	b.ReportMetric(float64(pingP50.Microseconds())/1000, "ping-p50-ms")
+	b.ReportMetric(float64(pingP99.Microseconds())/1000, "ping-p99-ms")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders", len(names), rate, p50, p99, len(lat))
+	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders; PING round trip before the load: p50 %v, p99 %v",
+		len(names), rate, p50, p99, len(lat), pingP50, pingP99)
+}
+
+// pingRoundTrips times n PINGs, one after the other.
+func pingRoundTrips(b *testing.B, rdb *redis.Client, n int) []time.Duration {
+	ctx := context.Background()
+	rtt := make([]time.Duration, n)
+	for i := range rtt {
+		start := time.Now()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+		rtt[i] = time.Since(start)
+	}
+	return rtt
+}
+
+// percentiles sorts d and returns its p50 and p99.
+func percentiles(d []time.Duration) (p50, p99 time.Duration) {
+	slices.Sort(d)
+	return d[len(d)/2], d[len(d)*99/100]
 }
 
 // engineProcess is `monkonomy engine` running in a process of its own.
