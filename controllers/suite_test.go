@@ -30,6 +30,7 @@ import (
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
 	"github.com/monkonomy/monkonomy/internal/testredis"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 )
 
 // One API server for the package: it takes seconds to start, a namespace per test keeps
@@ -41,19 +42,15 @@ var (
 	scheme  = runtime.NewScheme()
 )
 
-const envtestHint = "the tests of the operator need kube-apiserver and etcd: run `make envtest` (it builds them into bin/k8s), then run the tests through make or with KUBEBUILDER_ASSETS=$PWD/bin/k8s"
-
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
 
 func runSuite(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); assets == "" || err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", envtestHint)
-			return 1
-		}
+	assets, err := testutil.EnvtestAssets("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the tests of the operator need kube-apiserver and etcd:", err)
+		return 1
 	}
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
@@ -70,10 +67,10 @@ func runSuite(m *testing.M) int {
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
+		BinaryAssetsDirectory: assets,
 	}
-	var err error
 	if restCfg, err = testEnv.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: start envtest:", err, "\n"+envtestHint)
+		fmt.Fprintln(os.Stderr, "FAIL: start envtest:", err)
 		return 1
 	}
 	defer func() { _ = testEnv.Stop() }()

@@ -3,6 +3,9 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -39,4 +42,23 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// EnvtestAssets is the folder of the kube-apiserver and etcd that envtest runs:
+// KUBEBUILDER_ASSETS when set, else bin/k8s of the repository at root, where `make envtest`
+// builds them. Its error says how to get them.
+func EnvtestAssets(root string) (string, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		dir = filepath.Join(root, "bin", "k8s")
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return "", fmt.Errorf("%s is missing from %s: run `make envtest` (it builds kube-apiserver and etcd into bin/k8s), or set KUBEBUILDER_ASSETS to a folder that has them", bin, dir)
+		}
+	}
+	return dir, nil
 }

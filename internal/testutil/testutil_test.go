@@ -2,6 +2,9 @@ package testutil
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,5 +61,30 @@ func TestEventuallyWaitsForTheConditionAndFailsAfterTheTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d < 30*time.Millisecond {
 		t.Fatalf("gave up after %s, before its timeout", d)
+	}
+}
+
+func TestEnvtestAssetsFallBackToBinK8s(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("KUBEBUILDER_ASSETS", "")
+	if _, err := EnvtestAssets(root); err == nil || !strings.Contains(err.Error(), "make envtest") {
+		t.Fatalf("without the binaries: error %v, want one that says to run make envtest", err)
+	}
+	dir := filepath.Join(root, "bin", "k8s")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if err := os.WriteFile(filepath.Join(dir, bin), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := EnvtestAssets(root); err != nil || got != dir {
+		t.Fatalf("EnvtestAssets = %q, %v; want %q", got, err, dir)
+	}
+	// KUBEBUILDER_ASSETS wins over bin/k8s.
+	t.Setenv("KUBEBUILDER_ASSETS", t.TempDir())
+	if _, err := EnvtestAssets(root); err == nil {
+		t.Fatal("KUBEBUILDER_ASSETS names a folder without the binaries, and EnvtestAssets did not say so")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	"github.com/monkonomy/monkonomy/internal/testutil"
 )
 
 var (
@@ -107,14 +108,9 @@ func startAPIServer(t *testing.T) *apiServer {
 
 // newAPIServerAt starts an API server and writes its admin kubeconfig into dir.
 func newAPIServerAt(dir string) (*apiServer, error) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(repoRoot, "bin", "k8s")
-	}
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-			return nil, fmt.Errorf("%s is missing from %s: run `make envtest` (it builds kube-apiserver and etcd into bin/k8s)", b, assets)
-		}
+	assets, err := testutil.EnvtestAssets(repoRoot)
+	if err != nil {
+		return nil, err
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	if _, err := env.Start(); err != nil {
