@@ -1,13 +1,15 @@
 // Command image writes the monkonomy container image as a tarball without a Docker engine:
-// an empty base, a layer with /etc/passwd and /etc/group for the non-root user 65532, and a
-// layer with the static binary at /monkonomy. It is the image the Dockerfile builds, for
-// machines where no Docker engine runs. The tarball loads with `docker load`,
+// an empty base, a layer with /etc/passwd and /etc/group for the non-root user 65532 and the
+// CA certificates of the machine that builds it (for rediss:// servers), and a layer with
+// the static binary at /monkonomy. It is the image the Dockerfile builds, for machines
+// where no Docker engine runs. The tarball loads with `docker load`,
 // `kind load image-archive` and `ctr -n k8s.io images import`.
 //
 //	go run ./hack/image --binary dist/image/monkonomy --tag ghcr.io/monkonomy/monkonomy:dev --output dist/monkonomy-image.tar
 package main
 
 import (
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"os"
@@ -34,6 +36,7 @@ func main() {
 	flag.StringVar(&opts.Version, "version", "dev", "version label")
 	flag.StringVar(&opts.Revision, "revision", "unknown", "source revision label (git commit)")
 	flag.StringVar(&opts.Arch, "arch", runtime.GOARCH, "architecture of the binary")
+	flag.StringVar(&opts.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "bundle of CA certificates (PEM) to put at /etc/ssl/certs/ca-certificates.crt")
 	flag.Parse()
 	if opts.Binary == "" {
 		fmt.Fprintln(os.Stderr, "image: --binary is required: build it with `make image` or CGO_ENABLED=0 GOOS=linux go build -o dist/image/monkonomy ./cmd/monkonomy")
@@ -67,6 +70,7 @@ type Options struct {
 	Version  string
 	Revision string
 	Arch     string
+	CACerts  string // PEM bundle of CA certificates
 }
 
 // Build assembles the image. Every timestamp is the Unix epoch, so that the same binary
@@ -76,10 +80,22 @@ func Build(opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the binary: %w", err)
 	}
+	// Without them, a trader or an engine could not check the certificate of a Redis
+	// reached with rediss://, as the Dockerfile's distroless base can.
+	certs, err := os.ReadFile(opts.CACerts)
+	if err != nil {
+		return nil, fmt.Errorf("read the CA certificates: %w (install Debian's ca-certificates, or give another bundle with --ca-certs)", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(certs) {
+		return nil, fmt.Errorf("%s holds no PEM certificate: give a CA bundle with --ca-certs", opts.CACerts)
+	}
 	users, err := ocitar.Layer([]ocitar.Entry{
 		{Name: "etc/", Dir: true},
 		{Name: "etc/passwd", Mode: 0o644, Data: []byte(fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonRoot, nonRoot))},
 		{Name: "etc/group", Mode: 0o644, Data: []byte(fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonRoot))},
+		{Name: "etc/ssl/", Dir: true},
+		{Name: "etc/ssl/certs/", Dir: true},
+		{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Data: certs},
 		{Name: "home/", Dir: true},
 		{Name: "home/nonroot/", Dir: true, UID: nonRoot},
 		// A writable /tmp for tools that want one, when the root file system is not

@@ -2,9 +2,11 @@ package install
 
 import (
 	"archive/tar"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -80,6 +82,11 @@ func TestImageTarballRunsMonkonomyAsNonRoot(t *testing.T) {
 	if !strings.Contains(string(files["etc/passwd"]), ":65532:65532:") {
 		t.Errorf("/etc/passwd has no user 65532:\n%s", files["etc/passwd"])
 	}
+	// Go's TLS looks for the system's CA certificates here first: a rediss:// server's
+	// certificate is checked against them.
+	if certs := files["etc/ssl/certs/ca-certificates.crt"]; !x509.NewCertPool().AppendCertsFromPEM(certs) {
+		t.Errorf("/etc/ssl/certs/ca-certificates.crt holds no CA certificate (%d bytes)", len(certs))
+	}
 	bin, ok := files["monkonomy"]
 	if !ok || modes["monkonomy"]&0o111 == 0 {
 		t.Fatalf("the image has no executable /monkonomy")
@@ -97,6 +104,30 @@ func TestImageTarballRunsMonkonomyAsNonRoot(t *testing.T) {
 	var entries []struct{ RepoTags []string }
 	if err := json.Unmarshal(manifest, &entries); err != nil || len(entries) != 1 || !slices.Contains(entries[0].RepoTags, imageTag) {
 		t.Errorf("manifest.json does not tag the image %s: %s", imageTag, manifest)
+	}
+}
+
+// An image without CA certificates would build and run, and fail only when a trader meets
+// a rediss:// server: the tool refuses to write one.
+func TestImageWithoutCACertificatesIsRefused(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "empty.crt")
+	if err := os.WriteFile(notPEM, []byte("no certificate here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "monkonomy-image.tar")
+	for _, certs := range []string{notPEM, filepath.Join(t.TempDir(), "missing.crt")} {
+		cmd := exec.Command(filepath.Join(toolDir, "image"), "--binary", filepath.Join(toolDir, "monkonomy"),
+			"--ca-certs", certs, "--output", out)
+		msg, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Errorf("image --ca-certs %s wrote an image, want a refusal", certs)
+		}
+		if !strings.Contains(string(msg), "--ca-certs") {
+			t.Errorf("image --ca-certs %s says %q, want it to say how to give CA certificates", certs, msg)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("image --ca-certs %s left a tarball behind", certs)
+		}
 	}
 }
 
