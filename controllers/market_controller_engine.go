@@ -85,14 +85,15 @@ func marketRedisAddr(m *v1alpha1.Market, pool *RedisPool) string {
 // rolled (two engines of one market would only wait on each other's lease).
 func engineDeployment(m *v1alpha1.Market, image, redisAddr, configHash string, password secretKey) *appsv1.Deployment {
 	labels := engineLabels(m)
+	res := withDefaultResources(m.Spec.Engine.Resources, engineResources)
 	c := corev1.Container{
 		Name:  "engine",
 		Image: image,
 		Args: []string{"engine", "--market", marketOf(m).String(),
 			"--config", configDir + "/" + settingsKey, "--http", ":" + strconv.Itoa(enginePort)},
-		Env:       []corev1.EnvVar{envValue(envRedisAddr, redisAddr)},
+		Env:       append([]corev1.EnvVar{envValue(envRedisAddr, redisAddr)}, goMemLimit(res)...),
 		Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: enginePort, Protocol: corev1.ProtocolTCP}},
-		Resources: withDefaultResources(m.Spec.Engine.Resources, engineResources),
+		Resources: res,
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
 			PeriodSeconds: 5,

@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ func TestMarketRunsItsEngine(t *testing.T) {
 	}
 	assertHardened(t, &d.Spec.Template.Spec)
 	env := envOf(c)
+	assertGoMemLimit(t, c)
 	if env[envRedisAddr] != w.redis.Addr {
 		t.Errorf("MONKONOMY_REDIS_ADDR = %q, want %q", env[envRedisAddr], w.redis.Addr)
 	}
@@ -290,6 +292,18 @@ func envOf(c corev1.Container) map[string]string {
 		}
 	}
 	return out
+}
+
+// assertGoMemLimit checks that a container of a Go program of the project tells the Go
+// runtime nine tenths of its memory limit, so that it collects garbage harder before the
+// kernel kills it.
+func assertGoMemLimit(t *testing.T, c corev1.Container) {
+	t.Helper()
+	limit := c.Resources.Limits.Memory().Value()
+	got, err := strconv.ParseInt(envOf(c)[envGoMemLimit], 10, 64)
+	if err != nil || got != limit*9/10 && got != limit/10*9 {
+		t.Errorf("container %s: GOMEMLIMIT = %q (%v), want 9/10 of its memory limit %d in bytes", c.Name, envOf(c)[envGoMemLimit], err, limit)
+	}
 }
 
 // assertHardened checks what every pod of the operator promises.

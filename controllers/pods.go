@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"strconv"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
@@ -88,6 +90,22 @@ var (
 	engineResources = resources("50m", "64Mi", "1", "256Mi")
 	traderResources = resources("10m", "32Mi", "200m", "128Mi")
 )
+
+// envGoMemLimit is the environment variable that tells the Go runtime its memory limit.
+const envGoMemLimit = "GOMEMLIMIT"
+
+// goMemLimit tells a Go program of the project (the engine, a built-in or Starlark
+// trader) nine tenths of its container's memory limit, in bytes, as GOMEMLIMIT: near it,
+// its garbage collector works harder rather than let the kernel kill the container. The
+// engine's memory grows with the traders it remembers results of, and a large market's
+// peaks come close to the default limit. Nothing without a memory limit.
+func goMemLimit(r corev1.ResourceRequirements) []corev1.EnvVar {
+	lim, ok := r.Limits[corev1.ResourceMemory]
+	if !ok || lim.Value() <= 0 {
+		return nil
+	}
+	return []corev1.EnvVar{envValue(envGoMemLimit, strconv.FormatInt(lim.Value()/10*9, 10))}
+}
 
 func envValue(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }
 

@@ -106,6 +106,7 @@ func traderContainer(t *v1alpha1.Trader, image, redisAddr string) corev1.Contain
 		c.Env = append(c.Env, t.Spec.Image.Env...)
 	case t.Spec.Strategy != nil:
 		c.Image = image
+		c.Env = append(c.Env, goMemLimit(c.Resources)...)
 		s := t.Spec.Strategy
 		switch {
 		case s.Builtin != nil:

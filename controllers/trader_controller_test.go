@@ -145,6 +145,7 @@ func TestTraderPodIsHardenedAndReachesOnlyRedis(t *testing.T) {
 	if c.Resources.Limits.Memory().String() != "128Mi" {
 		t.Errorf("memory limit = %s, want the default 128Mi", c.Resources.Limits.Memory())
 	}
+	assertGoMemLimit(t, c)
 	var s corev1.Secret
 	_ = w.get("trader-alice-redis", &s)
 	if !slices.ContainsFunc(s.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == "Trader" && o.Name == "alice" }) {
@@ -211,6 +212,10 @@ func TestScriptTradersGetTheirScriptReadOnly(t *testing.T) {
 	c = d.Spec.Template.Spec.Containers[0]
 	if c.Image != "ghcr.io/team/bot:1" || !slices.Equal(c.Args, []string{"--fast"}) || envOf(c)[envTrader] != "image" {
 		t.Errorf("team image container = %s %v env %v", c.Image, c.Args, envOf(c))
+	}
+	// A team's program is the team's: the operator does not tune its runtime.
+	if v, ok := envOf(c)[envGoMemLimit]; ok {
+		t.Errorf("the team's container has GOMEMLIMIT=%s, want none", v)
 	}
 	assertHardened(t, &d.Spec.Template.Spec)
 }
