@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,43 @@ func TestSampleScriptLoads(t *testing.T) {
 	}
 	if _, err := strategy.LoadScript("sample.star", []byte(*tr.Spec.Strategy.Script), strategy.ScriptOptions{}); err != nil {
 		t.Fatalf("the sample script does not load: %v", err)
+	}
+}
+
+// The organiser's guide gives a large room's engine more memory with a kubectl patch: the
+// API server takes it as written in the guide, and the Market then asks for that limit.
+func TestOrganiserGuideEngineMemoryPatchApplies(t *testing.T) {
+	guide, err := os.ReadFile(filepath.Join(repoRoot, "docs", "organiser-guide.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patch string
+	for _, line := range strings.Split(string(guide), "\n") {
+		if _, rest, ok := strings.Cut(line, `-p '{"spec":{"engine"`); ok {
+			body, _, _ := strings.Cut(rest, "'")
+			patch = `{"spec":{"engine"` + body
+		}
+	}
+	if patch == "" {
+		t.Fatal(`the organiser's guide has no kubectl patch of spec.engine ("-p '{"spec":{"engine"...")`)
+	}
+	a := ensureCRDs(t)
+	createNamespace(t, "guide")
+	mustRun(t, "", kubectlPath(t), "apply", "--server-side", "-n", "guide", "-f", "config/samples/game_v1alpha1_market.yaml")
+	mustRun(t, "", kubectlPath(t), "-n", "guide", "patch", "market", "bananas", "--type", "merge", "-p", patch)
+	var want v1alpha1.Market
+	if err := json.Unmarshal([]byte(patch), &want); err != nil {
+		t.Fatalf("the guide's patch %s is not a Market: %v", patch, err)
+	}
+	limit := want.Spec.Engine.Resources
+	if limit == nil || limit.Limits.Memory().IsZero() {
+		t.Fatalf("the guide's patch %s sets no memory limit for the engine", patch)
+	}
+	var m v1alpha1.Market
+	if err := a.client.Get(context.Background(), client.ObjectKey{Namespace: "guide", Name: "bananas"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Spec.Engine.Resources; r == nil || !r.Limits.Memory().Equal(*limit.Limits.Memory()) {
+		t.Errorf("after the guide's patch %s the engine's resources are %+v, want a memory limit of %s", patch, r, limit.Limits.Memory())
 	}
 }
