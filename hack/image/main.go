@@ -73,8 +73,8 @@ type Options struct {
 	CACerts  string // PEM bundle of CA certificates
 }
 
-// Build assembles the image. Every timestamp is the Unix epoch, so that the same binary
-// gives the same image digest.
+// Build assembles the image. Every timestamp is the Unix epoch, so that the same binary and
+// CA bundle give the same image digest.
 func Build(opts Options) (v1.Image, error) {
 	bin, err := os.ReadFile(opts.Binary)
 	if err != nil {
