@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&opts.Version, "version", "dev", "version label")
 	flag.StringVar(&opts.Revision, "revision", "unknown", "source revision label (git commit)")
 	flag.StringVar(&opts.Arch, "arch", runtime.GOARCH, "architecture of the binary")
-	flag.StringVar(&opts.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "bundle of CA certificates (PEM) to put at /etc/ssl/certs/ca-certificates.crt")
+	flag.StringVar(&opts.CACerts, "ca-certs", "", "bundle of CA certificates (PEM) to put at /etc/ssl/certs/ca-certificates.crt (default: this machine's, where Go finds it on Linux, macOS and BSD)")
 	flag.Parse()
 	if opts.Binary == "" {
 		fmt.Fprintln(os.Stderr, "image: --binary is required: build it with `make image` or CGO_ENABLED=0 GOOS=linux go build -o dist/image/monkonomy ./cmd/monkonomy")
@@ -70,7 +70,33 @@ type Options struct {
 	Version  string
 	Revision string
 	Arch     string
-	CACerts  string // PEM bundle of CA certificates
+	CACerts  string // PEM bundle of CA certificates; empty: the machine's (caBundles)
+}
+
+// caBundles are where systems keep their bundle of CA certificates, the files Go's
+// crypto/x509 reads: Debian and Ubuntu, Fedora and RHEL, openSUSE, OpenELEC, CentOS,
+// Alpine and macOS.
+var caBundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/pki/tls/cacert.pem",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// readCABundle reads the bundle at path, or the machine's when path is empty.
+func readCABundle(path string) ([]byte, string, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		return b, path, err
+	}
+	for _, p := range caBundles {
+		if b, err := os.ReadFile(p); err == nil {
+			return b, p, nil
+		}
+	}
+	return nil, "", fmt.Errorf("none of %s exists", strings.Join(caBundles, ", "))
 }
 
 // Build assembles the image. Every timestamp is the Unix epoch, so that the same binary and
@@ -82,12 +108,12 @@ func Build(opts Options) (v1.Image, error) {
 	}
 	// Without them, a trader or an engine could not check the certificate of a Redis
 	// reached with rediss://, as the Dockerfile's distroless base can.
-	certs, err := os.ReadFile(opts.CACerts)
+	certs, from, err := readCABundle(opts.CACerts)
 	if err != nil {
-		return nil, fmt.Errorf("read the CA certificates: %w (install Debian's ca-certificates, or give another bundle with --ca-certs)", err)
+		return nil, fmt.Errorf("read the CA certificates: %w (install the system's CA certificates, e.g. Debian's ca-certificates, or give a bundle with --ca-certs)", err)
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(certs) {
-		return nil, fmt.Errorf("%s holds no PEM certificate: give a CA bundle with --ca-certs", opts.CACerts)
+		return nil, fmt.Errorf("%s holds no PEM certificate: give a CA bundle with --ca-certs", from)
 	}
 	users, err := ocitar.Layer([]ocitar.Entry{
 		{Name: "etc/", Dir: true},
