@@ -90,9 +90,10 @@ func TestRankingFollowsTheRules(t *testing.T) {
 			"late":   {Coins: rules.Coins(10), Fed: 5, ScoredAt: 20},
 			"early":  {Coins: rules.Coins(10), Fed: 5, ScoredAt: 10},
 			"rich":   {Coins: rules.Coins(8), Shares: 2, Fed: 5, ScoredAt: 30},
-			"bailed": {Fed: 24, Bailouts: 1},
+			"bailed": {Fed: 14, Bailouts: 1},
 		},
-		// The engine's scores: bailed fed 24 monkeys, less 20 for its bailout.
+		// The engine's scores: bailed fed 14 monkeys, less 10 for its bailout in a market
+		// whose penalty is 10. The default penalty of 20 would give -6.
 		scores: map[string]int64{"late": 5, "early": 5, "rich": 5, "bailed": 4},
 	}
 	got := rankTraders(traders, b)
@@ -103,7 +104,7 @@ func TestRankingFollowsTheRules(t *testing.T) {
 		}
 	}
 	if got[4].score != 4 {
-		t.Errorf("bailed scores %d, want the engine's score 24 - 20", got[4].score)
+		t.Errorf("bailed scores %d, want the engine's score 14 - 10", got[4].score)
 	}
 }
 

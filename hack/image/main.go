@@ -74,8 +74,8 @@ type Options struct {
 }
 
 // caBundles are where systems keep their bundle of CA certificates, the files Go's
-// crypto/x509 reads: Debian and Ubuntu, Fedora and RHEL, openSUSE, OpenELEC, CentOS,
-// Alpine and macOS.
+// crypto/x509 reads on Linux and the BSDs: Debian and Ubuntu, Fedora and RHEL, openSUSE,
+// OpenELEC, CentOS, Alpine (also OpenBSD's and macOS's), FreeBSD, DragonFly and NetBSD.
 var caBundles = []string{
 	"/etc/ssl/certs/ca-certificates.crt",
 	"/etc/pki/tls/certs/ca-bundle.crt",
@@ -83,6 +83,9 @@ var caBundles = []string{
 	"/etc/pki/tls/cacert.pem",
 	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
 	"/etc/ssl/cert.pem",
+	"/usr/local/etc/ssl/cert.pem",
+	"/usr/local/share/certs/ca-root-nss.crt",
+	"/etc/openssl/certs/ca-certificates.crt",
 }
 
 // readCABundle reads the bundle at path, or the machine's when path is empty.

@@ -2,7 +2,6 @@ package arena
 
 import (
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -46,7 +45,7 @@ func (e entrant) describe() string {
 
 // entrants lists every trader the options ask for, each with a unique valid name, and
 // builds their strategies, so that a wrong parameter or script stops the arena before
-// anything starts. A script's errors and prints go to o.Log.
+// anything starts. A script's errors and prints go to o.Log, which Start always sets.
 func entrants(o Options) ([]entrant, error) {
 	var list []entrant
 	names := map[string]bool{}
@@ -82,7 +81,9 @@ func entrants(o Options) ([]entrant, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--script %s: %w", path, err)
 		}
-		s, err := strategy.LoadScript(path, src, strategy.ScriptOptions{Log: scriptLog(o.Log)})
+		s, err := strategy.LoadScript(path, src, strategy.ScriptOptions{
+			Log: func(msg string) { o.Log.Info("Script says", "msg", msg) },
+		})
 		if err != nil {
 			return nil, fmt.Errorf("--script %s: %w", path, err)
 		}
@@ -119,14 +120,6 @@ func parseBuiltin(spec string) (string, strategy.Params, strategy.Strategy, erro
 		return "", nil, nil, fmt.Errorf("--builtin %s: %w", spec, err)
 	}
 	return name, params, s, nil
-}
-
-// scriptLog sends a script's errors and prints to log (nowhere when it is nil).
-func scriptLog(log *slog.Logger) func(string) {
-	if log == nil {
-		return nil
-	}
-	return func(msg string) { log.Info("Script says", "msg", msg) }
 }
 
 // botTeam is the team shown for a built-in bot: "Bot classic".

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,8 +136,9 @@ func (s *session) repeat(t *traderState, from *outbox, first int) {
 func (s *session) loadSeen(ctx context.Context, b *readBatch) error {
 	var load []*traderState
 	for _, st := range b.streams {
-		// A trader loaded twice would fill its ring with its own ids again and forget them.
-		if t := s.byStream[st.Stream]; t != nil && !t.loaded && len(st.Messages) > 0 && !slices.Contains(load, t) {
+		// A stream is in a batch once (see readBatch): a trader loaded twice would fill its
+		// ring with its own ids again and forget them.
+		if t := s.byStream[st.Stream]; t != nil && !t.loaded && len(st.Messages) > 0 {
 			load = append(load, t)
 		}
 	}

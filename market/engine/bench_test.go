@@ -192,10 +192,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	rawBefore, rawCPU := raw()
 
 	register(b, rdb, names...)
-	engine := startEngineProcess(b, bin, srv, floodSettings())
-	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
-		return rdb.Exists(ctx, testMarket.Keys().State()).Val() == 1
-	})
+	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
 	cpu, engineCPU := cpuNow(b, rdb), engine.cpu(b)
 	start := time.Now()
@@ -259,10 +256,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
 	register(b, rdb, names...)
-	engine := startEngineProcess(b, bin, srv, floodSettings())
-	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
-		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
-	})
+	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	rate, seconds := *benchRate, 3
 	total := rate * seconds
 
@@ -378,8 +372,9 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // engineProcess is `monkonomy engine` running in a process of its own.
 type engineProcess struct{ cmd *exec.Cmd }
 
-// startEngineProcess runs `monkonomy engine` on the test market until the benchmark ends.
-func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, settings protocol.Settings) *engineProcess {
+// startEngineProcess runs `monkonomy engine` on the test market until the benchmark ends,
+// and returns once it leads: its first batch wrote the market's state.
+func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, rdb *redis.Client, settings protocol.Settings) *engineProcess {
 	cfg := filepath.Join(b.TempDir(), "market.json")
 	data, err := json.Marshal(settings)
 	if err != nil {
@@ -400,6 +395,9 @@ func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, setting
 		if err := cmd.Wait(); err != nil {
 			b.Errorf("monkonomy engine: %v\n%s", err, logs.String())
 		}
+	})
+	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
+		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
 	})
 	return &engineProcess{cmd: cmd}
 }

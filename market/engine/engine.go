@@ -51,8 +51,8 @@ type Options struct {
 	// TicksMaxLen, ResultsMaxLen and GibbsMaxLen bound the published streams, trimmed
 	// approximately to no fewer entries: ticks and gibbs with MAXLEN ~ on every entry, a
 	// results stream with XTRIM ~ after every hundred results. ResultsMaxLen is also how
-	// many results of each trader the engine
-	// remembers to answer a retried order id with its first result. [100000, 2000, 10000]
+	// many results of each trader the engine remembers to answer a retried order id with
+	// its first result. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
 	// Owner names this engine in the lease; it defaults to the host name, process id
 	// and a random suffix.

@@ -13,9 +13,10 @@ import (
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
-// readBatch is what one XREAD returned.
+// readBatch is what one read returned: one XREAD, or two when a second one followed the
+// stream that woke a blocked read (see run).
 type readBatch struct {
-	streams []redis.XStream
+	streams []redis.XStream // each stream at most once
 	read    time.Time
 	full    bool // some stream gave as many entries as asked: more are waiting
 	err     error

@@ -243,7 +243,8 @@ type Handlers struct {
 }
 
 // Listen reads the ticks, the gibbs and this trader's results until ctx ends, and calls
-// the handlers. It reconnects on its own; it returns ctx's error.
+// the handlers; once ctx ends, no handler is called again. It reconnects on its own; it
+// returns ctx's error.
 func (c *Client) Listen(ctx context.Context, h Handlers) error {
 	wait := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -267,6 +268,10 @@ func (c *Client) Listen(ctx context.Context, h Handlers) error {
 		wait = 100 * time.Millisecond
 		for _, s := range res {
 			for _, m := range s.Messages {
+				// A handler that ends ctx gets nothing more, not even the rest of this read.
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				c.dispatch(s.Stream, m, h)
 			}
 		}

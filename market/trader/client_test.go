@@ -94,6 +94,42 @@ func TestRetriedOrderIDIsAppliedOnce(t *testing.T) {
 	}
 }
 
+// A handler that stops Listen is not called again, even for results read together with
+// the one that stopped it.
+func TestListenCallsNoHandlerAfterItStops(t *testing.T) {
+	m := startMarket(t, 25*time.Millisecond)
+	m.Register(t, "ana")
+	c := connect(t, m, "ana")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// Three results wait in the stream before Listen reads it: one read takes them all.
+	var last string
+	for i := range 3 {
+		id, err := c.Feed(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			last = id
+		}
+	}
+	admin := m.Server.Client()
+	defer admin.Close()
+	testutil.Eventually(t, 10*time.Second, "the three results", func() bool {
+		msgs, _ := admin.XRevRangeN(ctx, m.Market.Keys().Results("ana"), "+", "-", 1).Result()
+		return len(msgs) == 1 && msgs[0].Values[protocol.FieldID] == last
+	})
+	listenCtx, stop := context.WithCancel(ctx)
+	calls := 0
+	err := c.Listen(listenCtx, trader.Handlers{OnResult: func(protocol.Result) {
+		calls++
+		stop()
+	}})
+	if err != context.Canceled || calls != 1 {
+		t.Fatalf("Listen returned %v after %d calls of a handler that stops it on the first, want context.Canceled after 1", err, calls)
+	}
+}
+
 func TestClientReconnectsAfterRedisRestartsAndLosesNoTick(t *testing.T) {
 	m := startMarket(t, 25*time.Millisecond, testredis.WithAppendOnly())
 	m.Register(t, "ana")

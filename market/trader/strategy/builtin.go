@@ -147,7 +147,8 @@ func (c *classic) OnTick(t rules.Tick, a rules.Account) []Action {
 	return out
 }
 
-// feeding feeds the shares above a reserve every so many ticks.
+// feeding is how momentum and mean-reversion act on their signal: trade, then feed the
+// shares above a reserve every so many ticks.
 type feeding struct {
 	every int64
 	keep  int64
@@ -157,34 +158,23 @@ func readFeeding(p *paramReader) feeding {
 	return feeding{every: p.Int("feed-every", 0), keep: p.Int("keep-shares", 0)}
 }
 
-func (f feeding) actions(t rules.Tick, shares int64) []Action {
-	if f.every == 0 || t.Seq%f.every != 0 || shares <= f.keep {
-		return nil
-	}
-	return []Action{Feed(shares - f.keep)}
-}
-
-// follow trades qty shares on signal (+1 buy, −1 sell, 0 nothing) when the account allows
-// it, keeping f.keep shares, then feeds the shares still held above them when it is time.
+// follow buys or sells qty shares on signal (+1 buy, −1 sell, 0 nothing) when the account
+// allows it, keeping f.keep shares, then feeds the shares still held above them when it
+// is time. A buy's shares are not held yet: they are fed at a later tick.
 func (f feeding) follow(signal int, qty int64, t rules.Tick, a rules.Account) []Action {
-	out := trade(signal, qty, f.keep, t, a)
+	var out []Action
 	shares := a.Shares
-	if signal < 0 && len(out) > 0 {
-		shares -= qty
-	}
-	return append(out, f.actions(t, shares)...)
-}
-
-// trade buys or sells qty shares when the account allows it and the signal says so
-// (+1 buy, −1 sell), keeping keep shares.
-func trade(signal int, qty int64, keep int64, t rules.Tick, a rules.Account) []Action {
 	switch {
 	case signal > 0 && rules.Micro(qty)*t.Price <= a.Coins:
-		return []Action{Buy(qty)}
-	case signal < 0 && a.Shares-qty >= keep:
-		return []Action{Sell(qty)}
+		out = append(out, Buy(qty))
+	case signal < 0 && shares-qty >= f.keep:
+		out = append(out, Sell(qty))
+		shares -= qty
 	}
-	return nil
+	if f.every != 0 && t.Seq%f.every == 0 && shares > f.keep {
+		out = append(out, Feed(shares-f.keep))
+	}
+	return out
 }
 
 type momentum struct {
