@@ -4,6 +4,8 @@ SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
 BIN        := $(CURDIR)/bin
+# What the project builds into bin/ (helm, kubectl when the machine has none) comes first.
+export PATH := $(BIN):$(PATH)
 GO         ?= go
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X main.version=$(VERSION)
@@ -61,9 +63,9 @@ $(CONTROLLER_GEN):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
 .PHONY: setup
-setup: ## Install what the tests need (redis-server, redis-tools, chromium, Node.js, npm) and build the envtest binaries and helm.
+setup: ## Install what the tests need (redis-server, redis-tools, chromium, Node.js, npm, ca-certificates); build the envtest binaries, helm, and kubectl when missing.
 	hack/setup.sh
-	$(MAKE) envtest helm
+	$(MAKE) envtest helm kubectl
 
 .PHONY: envtest
 envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd ## Build kube-apiserver and etcd for envtest into bin/k8s.
@@ -71,13 +73,17 @@ envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd ## Build kube-apiserv
 $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd &: hack/envtest/go.mod
 	hack/envtest/build.sh $(ENVTEST_DIR)
 
+.PHONY: kubectl
+kubectl: ## Build kubectl of envtest's Kubernetes version into bin/, when none is on the PATH.
+	@command -v kubectl >/dev/null || hack/envtest/kubectl.sh $(BIN)
+
 ##@ Install
 
 .PHONY: image
 image: ## Build the container image as a tarball (dist/monkonomy-image.tar) without a Docker engine.
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/image/monkonomy ./cmd/monkonomy
 	$(GO) run ./hack/image --binary $(DIST)/image/monkonomy --tag $(IMAGE) --version $(VERSION) \
-		--revision $$(git rev-parse HEAD 2>/dev/null || echo unknown) --arch $$($(GO) env GOARCH) --output $(DIST)/monkonomy-image.tar
+		--revision $$(git rev-parse HEAD 2>/dev/null || echo unknown) --output $(DIST)/monkonomy-image.tar
 
 .PHONY: helm
 helm: $(HELM) ## Build helm into bin/ from the Go module proxy.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	mktest "github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -32,10 +33,9 @@ func (w *world) writeAccount(k protocol.Keys, trader string, a rules.Account) {
 }
 
 func TestLeaderboardIsRankedIntoStatusAndKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
+	kubectl, err := mktest.Kubectl("..")
 	if err != nil {
-		t.Fatal("kubectl is needed by this test, as a user has it: Debian's kubernetes-client is too old; install the matching release with " +
-			"curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$(cd hack/envtest && go list -m -f '{{.Version}}' k8s.io/kubernetes)/bin/linux/$(go env GOARCH)/kubectl && chmod +x /usr/local/bin/kubectl")
+		t.Fatal("this test runs kubectl, as a user has it: ", err)
 	}
 	w := newWorld(t)
 	w.market("meetup")

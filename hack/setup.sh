@@ -2,7 +2,8 @@
 # Installs what the tests need from Debian's packages, when it is missing: redis-server for
 # the Redis tests, redis-tools (redis-cli for the doc's lines, redis-benchmark for the
 # engine's benchmark), chromium for the dashboard's browser test, Node.js and npm for the
-# trader written in another language. Safe to run again.
+# trader written in another language, ca-certificates for the bundle the image tarball
+# carries. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,7 @@ command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null || need
 command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+[[ -s /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
 
 if ((${#need[@]} == 0)); then
   exit 0

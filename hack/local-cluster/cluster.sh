@@ -20,6 +20,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 BIN=${BIN:-$repo/bin}
+# What the project builds into bin/ (kubectl when the machine has none) comes first.
+export PATH=$BIN:$PATH
 K8S_BIN=${K8S_BIN:-$BIN/cluster}
 CLUSTER_DIR=${CLUSTER_DIR:-/var/lib/monkonomy-cluster}
 NODE_NAME=${NODE_NAME:-monkonomy-node}
@@ -59,14 +61,6 @@ require_root() {
 
 # ---- packages and binaries ------------------------------------------------------------
 
-# kubectl_hint tells how to fetch the kubectl of the cluster's Kubernetes version (Debian's
-# kubernetes-client is too old for it).
-kubectl_hint() {
-	local v
-	v=$(cd "$repo/hack/envtest" && go list -m -f '{{.Version}}' k8s.io/kubernetes 2>/dev/null) || v='$(curl -Ls https://dl.k8s.io/release/stable.txt)'
-	echo "install it with: curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$v/bin/linux/$(dpkg --print-architecture)/kubectl && chmod +x /usr/local/bin/kubectl"
-}
-
 install_packages() {
 	local missing=()
 	command -v containerd >/dev/null || missing+=(containerd)
@@ -77,7 +71,9 @@ install_packages() {
 	command -v sysctl >/dev/null || missing+=(procps)
 	# br_netfilter is often built in; modprobe is needed only when it is not loaded yet.
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || command -v modprobe >/dev/null || missing+=(kmod)
-	command -v kubectl >/dev/null || die "kubectl is missing; $(kubectl_hint), then run again"
+	# Debian's kubernetes-client is too old for the cluster: the project builds its own.
+	command -v kubectl >/dev/null || "$repo/hack/envtest/kubectl.sh" "$BIN" ||
+		die "building kubectl failed; see the Go error above (it needs the Go module proxy)"
 	command -v openssl >/dev/null || missing+=(openssl)
 	[ ${#missing[@]} -eq 0 ] && return
 	log "Installing ${missing[*]} with apt-get"
@@ -92,7 +88,7 @@ install_packages() {
 }
 
 build_binaries() {
-	local cmds=() c version ldflags
+	local cmds=() c ldflags
 	command -v go >/dev/null || die "Go is missing: the cluster's binaries are built from the Go module proxy; install Go 1.26 and run again"
 	for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
 		[ -x "$K8S_BIN/$c" ] || cmds+=("$c")
@@ -101,10 +97,7 @@ build_binaries() {
 	if [ ${#cmds[@]} -gt 0 ]; then
 		log "Building ${cmds[*]} into $K8S_BIN (several minutes the first time, cached afterwards)"
 		# The version is stamped in as Kubernetes' own build does: kubectl and helm read it.
-		version=$(cd "$repo/hack/envtest" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-		ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitTreeState=clean"
-		ldflags+=" -X k8s.io/component-base/version.gitMajor=$(cut -d. -f1 <<<"${version#v}")"
-		ldflags+=" -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$version")"
+		ldflags=$("$repo/hack/envtest/ldflags.sh")
 		# One go build for all of them: the shared packages compile once, the links overlap.
 		(cd "$repo/hack/envtest" && nice -n 10 go build -ldflags "$ldflags" -o "$K8S_BIN/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}") ||
 			die "building ${cmds[*]} failed; see the Go error above (it needs the Go module proxy)"

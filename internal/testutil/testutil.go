@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -61,4 +62,21 @@ func EnvtestAssets(root string) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// Kubectl is the kubectl a test runs: the one on the PATH, else bin/kubectl of the
+// repository at root, where `make kubectl` builds the kubectl of envtest's Kubernetes
+// version. Its error says how to get one.
+func Kubectl(root string) (string, error) {
+	if p, err := exec.LookPath("kubectl"); err == nil {
+		return p, nil
+	}
+	p, err := filepath.Abs(filepath.Join(root, "bin", "kubectl"))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("kubectl is neither on the PATH nor at %s: run `make kubectl` (it builds the kubectl of envtest's Kubernetes version into bin/; Debian's kubernetes-client is too old)", p)
+	}
+	return p, nil
 }

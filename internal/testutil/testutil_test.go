@@ -88,3 +88,31 @@ func TestEnvtestAssetsFallBackToBinK8s(t *testing.T) {
 		t.Fatal("KUBEBUILDER_ASSETS names a folder without the binaries, and EnvtestAssets did not say so")
 	}
 }
+
+func TestKubectlFallsBackToBin(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("PATH", t.TempDir()) // no kubectl on the PATH
+	if _, err := Kubectl(root); err == nil || !strings.Contains(err.Error(), "make kubectl") {
+		t.Fatalf("without kubectl: error %v, want one that says to run make kubectl", err)
+	}
+	bin := filepath.Join(root, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(bin, "kubectl")
+	if err := os.WriteFile(want, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Kubectl(root); err != nil || got != want {
+		t.Fatalf("Kubectl = %q, %v; want %q", got, err, want)
+	}
+	// One on the PATH wins over bin/.
+	onPath := t.TempDir()
+	if err := os.WriteFile(filepath.Join(onPath, "kubectl"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", onPath)
+	if got, err := Kubectl(root); err != nil || got != filepath.Join(onPath, "kubectl") {
+		t.Fatalf("Kubectl = %q, %v; want the one on the PATH, %s", got, err, filepath.Join(onPath, "kubectl"))
+	}
+}

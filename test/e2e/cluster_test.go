@@ -56,7 +56,7 @@ func findRepoRoot() string {
 func TestMain(m *testing.M) {
 	for _, c := range requiredCommands {
 		if _, err := exec.LookPath(c); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %s is not on PATH; run the suite with `make test-e2e`, which builds bin/helm, bin/monkonomy and bin/kubectl-monkonomy and puts bin/ on PATH (kubectl itself is yours to install: see docs/testing.md)\n", c)
+			fmt.Fprintf(os.Stderr, "e2e: %s is not on PATH; run the suite with `make test-e2e`, which builds bin/helm, bin/monkonomy and bin/kubectl-monkonomy and puts bin/ on PATH (and kubectl too, when the machine has none)\n", c)
 			os.Exit(1)
 		}
 	}

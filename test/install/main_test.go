@@ -156,10 +156,9 @@ func helmPath(t *testing.T) string {
 
 func kubectlPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("kubectl")
+	p, err := testutil.Kubectl(repoRoot)
 	if err != nil {
-		t.Fatal("kubectl is not on the PATH: install the one of envtest's Kubernetes version (Debian's kubernetes-client is too old): " +
-			"curl -Lo /usr/local/bin/kubectl https://dl.k8s.io/release/$(cd hack/envtest && go list -m -f '{{.Version}}' k8s.io/kubernetes)/bin/linux/$(go env GOARCH)/kubectl && chmod +x /usr/local/bin/kubectl")
+		t.Fatal(err)
 	}
 	return p
 }
