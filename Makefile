@@ -75,7 +75,7 @@ $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd &: hack/envtest/go.mod
 
 .PHONY: kubectl
 kubectl: ## Build kubectl of envtest's Kubernetes version into bin/, when none is on the PATH.
-	@command -v kubectl >/dev/null || hack/envtest/kubectl.sh $(BIN)
+	@command -v kubectl >/dev/null || hack/envtest/build.sh $(BIN) kubectl
 
 ##@ Install
 

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go module proxy into the given folder (bin/k8s),
-# for controller-runtime's envtest. No binary download exists on these machines, so the
-# control plane is compiled: about six minutes cold on two cores, cached afterwards.
+# Builds Kubernetes binaries of this module's version from the Go module proxy into the given
+# folder: by default kube-apiserver and etcd for controller-runtime's envtest (bin/k8s), or
+# the commands named, e.g. kubectl (into bin/, when the machine has none: Debian's
+# kubernetes-client is too old). No binary download exists on these machines, so they are
+# compiled: about six minutes cold on two cores for the control plane, cached afterwards.
 set -euo pipefail
-out=${1:?usage: build.sh OUTDIR}
+out=${1:?usage: build.sh OUTDIR [COMMAND...]}
+shift
+cmds=("$@")
+[ ${#cmds[@]} -gt 0 ] || cmds=(kube-apiserver etcd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")"
-echo "Building kube-apiserver and etcd into $out (about six minutes the first time)..."
-go build -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-go build -o "$out/etcd" go.etcd.io/etcd/server/v3
-echo "Built $(ls "$out" | tr '\n' ' ')"
+echo "Building ${cmds[*]} into $out (about six minutes the first time for the control plane)..."
+for c in "${cmds[@]}"; do
+	case $c in
+	etcd) go build -o "$out/etcd" go.etcd.io/etcd/server/v3 ;;
+	*) go build -ldflags "$(./ldflags.sh)" -o "$out/$c" "k8s.io/kubernetes/cmd/$c" ;;
+	esac
+done
+echo "Built ${cmds[*]}"

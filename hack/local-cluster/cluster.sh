@@ -72,7 +72,7 @@ install_packages() {
 	# br_netfilter is often built in; modprobe is needed only when it is not loaded yet.
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || command -v modprobe >/dev/null || missing+=(kmod)
 	# Debian's kubernetes-client is too old for the cluster: the project builds its own.
-	command -v kubectl >/dev/null || "$repo/hack/envtest/kubectl.sh" "$BIN" ||
+	command -v kubectl >/dev/null || "$repo/hack/envtest/build.sh" "$BIN" kubectl ||
 		die "building kubectl failed; see the Go error above (it needs the Go module proxy)"
 	command -v openssl >/dev/null || missing+=(openssl)
 	[ ${#missing[@]} -eq 0 ] && return
