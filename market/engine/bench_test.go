@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -194,7 +195,8 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
-	cpu, engineCPU := cpuNow(b, rdb), engine.cpu(b)
+	stats := commandStats(b, rdb)
+	cpu, engineCPU, batch := cpuNow(b, rdb), engine.cpu(b), batches(b, rdb)
 	start := time.Now()
 	k := testMarket.Keys()
 	flood(b, srv, k.Orders(""), len(names), n)
@@ -234,7 +236,9 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	b.StopTimer()
 	rate := float64(n) / elapsed.Seconds()
 	reportCPU(b, rdb, cpu, n)
-	b.ReportMetric(float64((engine.cpu(b)-engineCPU).Nanoseconds())/1000/float64(n), "engine-cpu-µs/order")
+	stats(n)
+	engine.reportPeakMemory(b)
+	engine.reportCPU(b, rdb, engineCPU, batch, n)
 	rawAfter, _ := raw()
 	rawRate := (rawBefore + rawAfter) / 2
 	b.ReportMetric(float64(rawCPU.Nanoseconds())/1000/float64(n), "raw-redis-cpu-µs/xadd")
@@ -265,6 +269,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	var received atomic.Int64
 	all := make(chan struct{})
 	lats := make([][]time.Duration, len(names))
+	sentAt := make([][]int64, len(names)) // when each order of lats was sent, in ns
 	// The time from writing an order to Redis appending its result (the millisecond of the
 	// result's entry id): the engine's part of the latency, and Redis's, to a millisecond.
 	written := make([][]time.Duration, len(names))
@@ -285,6 +290,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 						_, sent, ok := strings.Cut(id, "-")
 						if ns, err := strconv.ParseInt(sent, 10, 64); ok && err == nil {
 							lats[i] = append(lats[i], now.Sub(time.Unix(0, ns)))
+							sentAt[i] = append(sentAt[i], ns)
 							written[i] = append(written[i], time.UnixMilli(entryMs(m.ID)).Sub(time.Unix(0, ns)))
 						}
 					}
@@ -303,7 +309,8 @@ func BenchmarkEngineLatency(b *testing.B) {
 	ping := pingRoundTrips(b, load, 2000)
 
 	b.ResetTimer()
-	cpu, engineCPU := cpuNow(b, load), engine.cpu(b)
+	stats := commandStats(b, rdb)
+	cpu, engineCPU, batch := cpuNow(b, load), engine.cpu(b), batches(b, rdb)
 	// Every millisecond, the orders due by then go out in one pipeline, each to the next
 	// trader in turn, stamped with the time they are written.
 	tick := time.NewTicker(time.Millisecond)
@@ -331,9 +338,12 @@ func BenchmarkEngineLatency(b *testing.B) {
 	}
 	b.StopTimer()
 	reportCPU(b, load, cpu, total)
-	b.ReportMetric(float64((engine.cpu(b)-engineCPU).Nanoseconds())/1000/float64(total), "engine-cpu-µs/order")
+	stats(total)
+	engine.reportPeakMemory(b)
+	engine.reportCPU(b, rdb, engineCPU, batch, total)
 	cancel()
 	receivers.Wait()
+	late, inStalls := stalls(slices.Concat(sentAt...), slices.Concat(lats...), 3*time.Millisecond, 10*time.Millisecond)
 	lat := slices.Concat(lats...)
 	p50, p99 := percentiles(lat)
 	w50, w99 := percentiles(slices.Concat(written...))
@@ -347,6 +357,91 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (result written: p50 %v, p99 %v, to a millisecond); PING round trip before the load: p50 %v, p99 %v",
 		len(names), rate, p50, p99, len(lat), w50, w99, pingP50, pingP99)
+	b.Logf("%d orders (%.2f %%) took over 3 ms, %.0f %% of them in 10-ms windows in which most orders did: they come in bursts (a stall or a backlog of the engine, Redis or the machine) rather than one by one",
+		late, 100*float64(late)/float64(len(lat)), 100*inStalls)
+}
+
+// stalls counts the orders whose latency is over limit, and tells which share of them
+// were sent in a window of the given length in which most orders were that late.
+func stalls(sent []int64, lat []time.Duration, limit, window time.Duration) (late int, inStalls float64) {
+	type count struct{ all, late int }
+	windows := map[int64]*count{}
+	for i, ns := range sent {
+		w := windows[ns/int64(window)]
+		if w == nil {
+			w = &count{}
+			windows[ns/int64(window)] = w
+		}
+		w.all++
+		if lat[i] > limit {
+			w.late++
+			late++
+		}
+	}
+	if late == 0 {
+		return 0, 0
+	}
+	stalled := 0
+	for _, w := range windows {
+		if 2*w.late > w.all {
+			stalled += w.late
+		}
+	}
+	return late, float64(stalled) / float64(late)
+}
+
+// commandStats resets Redis's statistics of its commands, and returns a function that logs
+// what each command cost per order since: calls, and Redis's CPU time in them. The
+// benchmarks' figures say how fast; these say where Redis's part of the time goes.
+func commandStats(b *testing.B, rdb *redis.Client) func(orders int) {
+	ctx := context.Background()
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		b.Fatal(err)
+	}
+	return func(orders int) {
+		info, err := rdb.Info(ctx, "commandstats").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		type stat struct {
+			name        string
+			calls, usec float64
+		}
+		var stats []stat
+		total := 0.0
+		for _, line := range strings.Split(info, "\n") {
+			// cmdstat_xadd:calls=3,usec=40,usec_per_call=13.33,...
+			name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
+			name, ok2 := strings.CutPrefix(name, "cmdstat_")
+			if !ok || !ok2 {
+				continue
+			}
+			st := stat{name: name}
+			for _, f := range strings.Split(fields, ",") {
+				k, v, _ := strings.Cut(f, "=")
+				n, _ := strconv.ParseFloat(v, 64)
+				switch k {
+				case "calls":
+					st.calls = n
+				case "usec":
+					st.usec = n
+				}
+			}
+			// EXEC's time holds that of the commands of its transaction.
+			if name != "exec" {
+				total += st.usec
+			}
+			stats = append(stats, st)
+		}
+		slices.SortFunc(stats, func(a, b stat) int { return cmp.Compare(b.usec, a.usec) })
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "Redis's time in commands per order: %.2f µs", total/float64(orders))
+		for _, st := range stats {
+			fmt.Fprintf(&sb, "; %s %.2f calls %.2f µs", st.name, st.calls/float64(orders), st.usec/float64(orders))
+		}
+		sb.WriteString(" (exec: with the commands inside it)")
+		b.Log(sb.String())
+	}
 }
 
 // pingRoundTrips times n PINGs, one after the other.
@@ -400,6 +495,46 @@ func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, rdb *re
 		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
 	})
 	return &engineProcess{cmd: cmd}
+}
+
+// batches is the number of batches the engine has written so far: each has its journal
+// entry, counted in the state hash.
+func batches(b *testing.B, rdb *redis.Client) int64 {
+	n, err := rdb.HGet(context.Background(), testMarket.Keys().State(), "batch").Int64()
+	if err != nil {
+		b.Fatalf("read the engine's batch count: %v", err)
+	}
+	return n
+}
+
+// reportCPU reports the engine's CPU time per order and per batch since start.
+func (p *engineProcess) reportCPU(b *testing.B, rdb *redis.Client, start time.Duration, startBatch int64, orders int) {
+	used := float64((p.cpu(b) - start).Nanoseconds()) / 1000
+	b.ReportMetric(used/float64(orders), "engine-cpu-µs/order")
+	if n := batches(b, rdb) - startBatch; n > 0 {
+		b.ReportMetric(used/float64(n), "engine-cpu-µs/batch")
+		b.ReportMetric(float64(orders)/float64(n), "orders/batch")
+	}
+}
+
+// reportPeakMemory reports the most memory the engine process has held in RAM so far.
+func (p *engineProcess) reportPeakMemory(b *testing.B) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		// VmHWM:     12345 kB
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				b.Fatalf("read the engine's peak memory from %q: %v", line, err)
+			}
+			b.ReportMetric(kb/1024, "engine-peak-MiB")
+			return
+		}
+	}
+	b.Fatal("no VmHWM in /proc/<pid>/status of the engine")
 }
 
 // cpu is the CPU time the engine process has used so far.
