@@ -492,7 +492,9 @@ func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, rdb *re
 		}
 	})
 	testutil.Eventually(b, 10*time.Second, "the engine to lead", func() bool {
-		return rdb.Exists(context.Background(), testMarket.Keys().State()).Val() == 1
+		// The state hash exists as soon as an engine takes the lease (its fence counter);
+		// the batch count once the first batch is written.
+		return rdb.HExists(context.Background(), testMarket.Keys().State(), stateBatch).Val()
 	})
 	return &engineProcess{cmd: cmd}
 }
@@ -500,7 +502,7 @@ func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, rdb *re
 // batches is the number of batches the engine has written so far: each has its journal
 // entry, counted in the state hash.
 func batches(b *testing.B, rdb *redis.Client) int64 {
-	n, err := rdb.HGet(context.Background(), testMarket.Keys().State(), "batch").Int64()
+	n, err := rdb.HGet(context.Background(), testMarket.Keys().State(), stateBatch).Int64()
 	if err != nil {
 		b.Fatalf("read the engine's batch count: %v", err)
 	}
