@@ -254,29 +254,82 @@ func BenchmarkEngineThroughput(b *testing.B) {
 // reports the p50 and p99 time from appending an order to its trader reading the result.
 // Every trader follows its own results stream with a blocking XREAD, as real traders do.
 // The engine runs as it does in a tournament: `monkonomy engine`, a process of its own.
+//
+// Before the engine starts, the same load goes through Redis alone: every trader follows
+// its own orders, so an order takes one hop instead of the engine's three. That is what
+// this machine and Redis give at this load, in the same run.
 func BenchmarkEngineLatency(b *testing.B) {
 	bin := buildMonkonomy(b)
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
-	register(b, rdb, names...)
-	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	rate, seconds := *benchRate, 3
 	total := rate * seconds
+	k := testMarket.Keys()
 
+	raw := offer(b, load, names, rate, total, func(name string) (string, string) {
+		return "raw:" + k.Orders(name), "raw:" + k.Orders(name)
+	})
+	for _, name := range names {
+		rdb.Del(context.Background(), "raw:"+k.Orders(name))
+	}
+
+	register(b, rdb, names...)
+	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
+	b.ResetTimer()
+	stats := commandStats(b, rdb)
+	cpu, engineCPU, batch := cpuNow(b, load), engine.cpu(b), batches(b, rdb)
+	got := offer(b, load, names, rate, total, func(name string) (string, string) { return k.Orders(name), k.Results(name) })
+	b.StopTimer()
+	reportCPU(b, load, cpu, total)
+	stats(total)
+	engine.reportPeakMemory(b)
+	engine.reportCPU(b, rdb, engineCPU, batch, total)
+
+	late, inStalls := stalls(slices.Concat(got.sentAt...), slices.Concat(got.lats...), 3*time.Millisecond, 10*time.Millisecond)
+	lat := slices.Concat(got.lats...)
+	p50, p99 := percentiles(lat)
+	w50, w99 := percentiles(slices.Concat(got.written...))
+	r50, r99 := percentiles(slices.Concat(raw.lats...))
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(ms(w50), "written-p50-ms")
+	b.ReportMetric(ms(w99), "written-p99-ms")
+	b.ReportMetric(ms(r50), "redis-alone-p50-ms")
+	b.ReportMetric(ms(r99), "redis-alone-p99-ms")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (result written: p50 %v, p99 %v, to a millisecond); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
+		len(names), rate, p50, p99, len(lat), w50, w99, r50, r99)
+	b.Logf("%d orders (%.2f %%) took over 3 ms, %.0f %% of them in 10-ms windows in which most orders did: they come in bursts (a stall or a backlog of the engine, Redis or the machine) rather than one by one",
+		late, 100*float64(late)/float64(len(lat)), 100*inStalls)
+}
+
+// latencies are what the traders of offer measured, one slice per trader.
+type latencies struct {
+	lats    [][]time.Duration // from sending an order to reading its answer
+	sentAt  [][]int64         // when each order of lats was sent, in ns
+	written [][]time.Duration // from sending an order to Redis appending its answer, to a millisecond
+}
+
+// offer sends total orders at rate orders per second, each to the orders stream of the
+// next trader in turn, and returns once every trader has read the answers to its orders
+// from its answers stream, following it with a blocking XREAD. An answer is an entry
+// whose id field is its order's: the order itself, or the engine's result of it.
+func offer(b *testing.B, load *redis.Client, names []string, rate, total int, streams func(name string) (orders, answers string)) *latencies {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var received atomic.Int64
 	all := make(chan struct{})
-	lats := make([][]time.Duration, len(names))
-	sentAt := make([][]int64, len(names)) // when each order of lats was sent, in ns
-	// The time from writing an order to Redis appending its result (the millisecond of the
-	// result's entry id): the engine's part of the latency, and Redis's, to a millisecond.
-	written := make([][]time.Duration, len(names))
+	l := &latencies{lats: make([][]time.Duration, len(names)), sentAt: make([][]int64, len(names)),
+		written: make([][]time.Duration, len(names))}
 	var receivers sync.WaitGroup
+	// The receivers stop before the caller reads what they measured.
+	defer receivers.Wait()
+	defer cancel()
 	for i, name := range names {
+		_, key := streams(name)
 		receivers.Go(func() {
-			key, last := testMarket.Keys().Results(name), "0"
+			last := "0"
 			for ctx.Err() == nil {
 				res, err := load.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: 200 * time.Millisecond}).Result()
 				now := time.Now()
@@ -289,12 +342,12 @@ func BenchmarkEngineLatency(b *testing.B) {
 						id, _ := m.Values[protocol.FieldID].(string)
 						_, sent, ok := strings.Cut(id, "-")
 						if ns, err := strconv.ParseInt(sent, 10, 64); ok && err == nil {
-							lats[i] = append(lats[i], now.Sub(time.Unix(0, ns)))
-							sentAt[i] = append(sentAt[i], ns)
-							written[i] = append(written[i], time.UnixMilli(entryMs(m.ID)).Sub(time.Unix(0, ns)))
+							l.lats[i] = append(l.lats[i], now.Sub(time.Unix(0, ns)))
+							l.sentAt[i] = append(l.sentAt[i], ns)
+							l.written[i] = append(l.written[i], time.UnixMilli(entryMs(m.ID)).Sub(time.Unix(0, ns)))
 						}
 					}
-					// Only the receiver whose results reach the total closes all.
+					// Only the receiver whose answers reach the total closes all.
 					n := int64(len(st.Messages))
 					if got := received.Add(n); got >= int64(total) && got-n < int64(total) {
 						close(all)
@@ -303,17 +356,10 @@ func BenchmarkEngineLatency(b *testing.B) {
 			}
 		})
 	}
-	// An order's result needs at least three round trips' worth of hops: the order to
-	// Redis, Redis to the engine and back, Redis to the trader. A PING's round trip, on the
-	// same server before the load, is this machine's floor.
-	ping := pingRoundTrips(b, load, 2000)
-
-	b.ResetTimer()
-	stats := commandStats(b, rdb)
-	cpu, engineCPU, batch := cpuNow(b, load), engine.cpu(b), batches(b, rdb)
 	// Every millisecond, the orders due by then go out in one pipeline, each to the next
 	// trader in turn, stamped with the time they are written.
 	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
 	sent := 0
 	started := time.Now()
 	p := load.Pipeline()
@@ -322,43 +368,20 @@ func BenchmarkEngineLatency(b *testing.B) {
 		due := min(int(time.Since(started).Seconds()*float64(rate)), total)
 		now := time.Now().UnixNano()
 		for ; sent < due; sent++ {
-			name := names[sent%len(names)]
+			orders, _ := streams(names[sent%len(names)])
 			o := benchOrder(sent/len(names), fmt.Sprintf("%d-%d", sent, now))
-			p.XAdd(ctx, &redis.XAddArgs{Stream: testMarket.Keys().Orders(name), Values: protocol.AppendOrder(nil, o)})
+			p.XAdd(ctx, &redis.XAddArgs{Stream: orders, Values: protocol.AppendOrder(nil, o)})
 		}
 		if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
 			b.Fatal(err)
 		}
 	}
-	tick.Stop()
 	select {
 	case <-all:
 	case <-time.After(30 * time.Second):
-		b.Fatalf("only %d of %d results arrived in 30s", received.Load(), total)
+		b.Fatalf("only %d of %d answers arrived in 30s", received.Load(), total)
 	}
-	b.StopTimer()
-	reportCPU(b, load, cpu, total)
-	stats(total)
-	engine.reportPeakMemory(b)
-	engine.reportCPU(b, rdb, engineCPU, batch, total)
-	cancel()
-	receivers.Wait()
-	late, inStalls := stalls(slices.Concat(sentAt...), slices.Concat(lats...), 3*time.Millisecond, 10*time.Millisecond)
-	lat := slices.Concat(lats...)
-	p50, p99 := percentiles(lat)
-	w50, w99 := percentiles(slices.Concat(written...))
-	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(w50.Microseconds())/1000, "written-p50-ms")
-	b.ReportMetric(float64(w99.Microseconds())/1000, "written-p99-ms")
-	pingP50, pingP99 := percentiles(ping)
-	b.ReportMetric(float64(pingP50.Microseconds())/1000, "ping-p50-ms")
-	b.ReportMetric(float64(pingP99.Microseconds())/1000, "ping-p99-ms")
-	b.ReportMetric(0, "ns/op")
-	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (result written: p50 %v, p99 %v, to a millisecond); PING round trip before the load: p50 %v, p99 %v",
-		len(names), rate, p50, p99, len(lat), w50, w99, pingP50, pingP99)
-	b.Logf("%d orders (%.2f %%) took over 3 ms, %.0f %% of them in 10-ms windows in which most orders did: they come in bursts (a stall or a backlog of the engine, Redis or the machine) rather than one by one",
-		late, 100*float64(late)/float64(len(lat)), 100*inStalls)
+	return l
 }
 
 // stalls counts the orders whose latency is over limit, and tells which share of them
@@ -442,20 +465,6 @@ func commandStats(b *testing.B, rdb *redis.Client) func(orders int) {
 		sb.WriteString(" (exec: with the commands inside it)")
 		b.Log(sb.String())
 	}
-}
-
-// pingRoundTrips times n PINGs, one after the other.
-func pingRoundTrips(b *testing.B, rdb *redis.Client, n int) []time.Duration {
-	ctx := context.Background()
-	rtt := make([]time.Duration, n)
-	for i := range rtt {
-		start := time.Now()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			b.Fatal(err)
-		}
-		rtt[i] = time.Since(start)
-	}
-	return rtt
 }
 
 // percentiles sorts d and returns its p50 and p99.
