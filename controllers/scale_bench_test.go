@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/monkonomy/monkonomy/api/v1alpha1"
+	mktest "github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/engine"
 	"github.com/monkonomy/monkonomy/market/protocol"
 )
@@ -197,42 +197,23 @@ func controlPlaneCPU() float64 {
 	if err != nil {
 		return 0
 	}
-	self := strconv.Itoa(os.Getpid())
-	var ticks float64
+	var cpu time.Duration
 	for _, e := range entries {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ... utime stime: comm may hold spaces, so fields are
-		// counted from its closing parenthesis.
-		open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
-		if open < 0 || end < open {
+		p, err := mktest.ProcStat(pid)
+		if err != nil || p.PPID != os.Getpid() || (p.Comm != "kube-apiserver" && p.Comm != "etcd") {
 			continue
 		}
-		comm, f := string(b[open+1:end]), strings.Fields(string(b[end+1:]))
-		if len(f) < 13 || f[1] != self || (comm != "kube-apiserver" && comm != "etcd") {
-			continue
-		}
-		utime, _ := strconv.ParseFloat(f[11], 64)
-		stime, _ := strconv.ParseFloat(f[12], 64)
-		ticks += utime + stime
+		cpu += p.CPU
 	}
-	// Linux counts CPU time in clock ticks of 1/100 s (USER_HZ).
-	return ticks / 100
+	return cpu.Seconds()
 }
 
-// procStatus reads a memory figure of this process, in MiB, from /proc/self/status.
+// procStatus reads a memory figure of this process, in MiB.
 func procStatus(field string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	mib, _ := mktest.ProcMemory(os.Getpid(), field)
+	return mib
 }

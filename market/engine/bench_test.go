@@ -36,6 +36,21 @@ var benchTraders = flag.Int("traders", envInt("MONKONOMY_BENCH_TRADERS", 100), "
 // with load on a given machine.
 var benchRate = flag.Int("rate", envInt("MONKONOMY_BENCH_RATE", 10_000), "orders per second offered by BenchmarkEngineLatency")
 
+// benchEngine is a build of monkonomy to benchmark instead of this tree's (flag -engine or
+// env MONKONOMY_BENCH_ENGINE): on a shared machine, two builds compare best run by turns.
+var benchEngine = flag.String("engine", os.Getenv("MONKONOMY_BENCH_ENGINE"), "monkonomy binary the engine benchmarks run (default: built from this tree)")
+
+// monkonomy is the binary whose engine the benchmarks run.
+func monkonomy(b *testing.B) string {
+	if *benchEngine != "" {
+		if _, err := os.Stat(*benchEngine); err != nil {
+			b.Fatalf("-engine: %v", err)
+		}
+		return *benchEngine
+	}
+	return buildMonkonomy(b)
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -90,18 +105,28 @@ func cpuNow(b *testing.B, rdb *redis.Client) cpuUse {
 		b.Fatal(err)
 	}
 	u := cpuUse{process: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
-	info, err := rdb.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+	for name, v := range redisInfo(b, rdb, "cpu") {
 		if name == "used_cpu_sys" || name == "used_cpu_user" {
 			sec, _ := strconv.ParseFloat(v, 64)
 			u.redis += time.Duration(sec * float64(time.Second))
 		}
 	}
 	return u
+}
+
+// redisInfo is a section of Redis's INFO, as name: value.
+func redisInfo(b *testing.B, rdb *redis.Client, section string) map[string]string {
+	info, err := rdb.Info(context.Background(), section).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(info, "\n") {
+		if name, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			fields[name] = v
+		}
+	}
+	return fields
 }
 
 // reportCPU reports the CPU time per order since start, of Redis and of this process (the
@@ -166,7 +191,7 @@ func flood(b *testing.B, srv *testredis.Server, prefix string, traders, n int) {
 // on the same server. The engine runs as it does in a tournament: `monkonomy engine`, a
 // process of its own.
 func BenchmarkEngineThroughput(b *testing.B) {
-	bin := buildMonkonomy(b)
+	bin := monkonomy(b)
 	srv, rdb := newRedis(b)
 	ctx := context.Background()
 	names := floodTraders(*benchTraders)
@@ -196,7 +221,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
 	stats := commandStats(b, rdb)
-	cpu, engineCPU, batch := cpuNow(b, rdb), engine.cpu(b), batches(b, rdb)
+	cpu, used := cpuNow(b, rdb), engine.usage(b, rdb)
 	start := time.Now()
 	k := testMarket.Keys()
 	flood(b, srv, k.Orders(""), len(names), n)
@@ -237,8 +262,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	rate := float64(n) / elapsed.Seconds()
 	reportCPU(b, rdb, cpu, n)
 	stats(n)
-	engine.reportPeakMemory(b)
-	engine.reportCPU(b, rdb, engineCPU, batch, n)
+	engine.report(b, rdb, used, n)
 	rawAfter, _ := raw()
 	rawRate := (rawBefore + rawAfter) / 2
 	b.ReportMetric(float64(rawCPU.Nanoseconds())/1000/float64(n), "raw-redis-cpu-µs/xadd")
@@ -259,7 +283,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 // its own orders, so an order takes one hop instead of the engine's three. That is what
 // this machine and Redis give at this load, in the same run.
 func BenchmarkEngineLatency(b *testing.B) {
-	bin := buildMonkonomy(b)
+	bin := monkonomy(b)
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := benchNames(*benchTraders)
@@ -267,24 +291,25 @@ func BenchmarkEngineLatency(b *testing.B) {
 	total := rate * seconds
 	k := testMarket.Keys()
 
-	raw := offer(b, load, names, rate, total, func(name string) (string, string) {
-		return "raw:" + k.Orders(name), "raw:" + k.Orders(name)
-	})
-	for _, name := range names {
-		rdb.Del(context.Background(), "raw:"+k.Orders(name))
+	rawKeys := make([]string, len(names))
+	for i, name := range names {
+		rawKeys[i] = "raw:" + k.Orders(name)
+	}
+	raw := offer(b, load, len(names), rate, total, func(i int) (string, string) { return rawKeys[i], rawKeys[i] })
+	if err := rdb.Del(context.Background(), rawKeys...).Err(); err != nil {
+		b.Fatal(err)
 	}
 
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
 	stats := commandStats(b, rdb)
-	cpu, engineCPU, batch := cpuNow(b, load), engine.cpu(b), batches(b, rdb)
-	got := offer(b, load, names, rate, total, func(name string) (string, string) { return k.Orders(name), k.Results(name) })
+	cpu, used := cpuNow(b, load), engine.usage(b, rdb)
+	got := offer(b, load, len(names), rate, total, func(i int) (string, string) { return k.Orders(names[i]), k.Results(names[i]) })
 	b.StopTimer()
 	reportCPU(b, load, cpu, total)
 	stats(total)
-	engine.reportPeakMemory(b)
-	engine.reportCPU(b, rdb, engineCPU, batch, total)
+	engine.report(b, rdb, used, total)
 
 	late, inStalls := stalls(slices.Concat(got.sentAt...), slices.Concat(got.lats...), 3*time.Millisecond, 10*time.Millisecond)
 	lat := slices.Concat(got.lats...)
@@ -316,21 +341,22 @@ type latencies struct {
 }
 
 // offer sends total orders at rate orders per second, each to the orders stream of the
-// next trader in turn, and returns once every trader has read the answers to its orders
+// next of the traders in turn, and returns once every trader has read the answers to its orders
 // from its answers stream, following it with a blocking XREAD. An answer is an entry
-// whose id field is its order's: the order itself, or the engine's result of it.
-func offer(b *testing.B, load *redis.Client, names []string, rate, total int, streams func(name string) (orders, answers string)) *latencies {
+// whose id field is its order's: the order itself, or the engine's result of it. The
+// streams of the i-th trader are streams(i).
+func offer(b *testing.B, load *redis.Client, traders, rate, total int, streams func(i int) (orders, answers string)) *latencies {
 	ctx, cancel := context.WithCancel(context.Background())
 	var received atomic.Int64
 	all := make(chan struct{})
-	l := &latencies{lats: make([][]time.Duration, len(names)), sentAt: make([][]int64, len(names)),
-		written: make([][]time.Duration, len(names))}
+	l := &latencies{lats: make([][]time.Duration, traders), sentAt: make([][]int64, traders),
+		written: make([][]time.Duration, traders)}
 	var receivers sync.WaitGroup
 	// The receivers stop before the caller reads what they measured.
 	defer receivers.Wait()
 	defer cancel()
-	for i, name := range names {
-		_, key := streams(name)
+	for i := range traders {
+		_, key := streams(i)
 		receivers.Go(func() {
 			last := "0"
 			for ctx.Err() == nil {
@@ -371,8 +397,8 @@ func offer(b *testing.B, load *redis.Client, names []string, rate, total int, st
 		due := min(int(time.Since(started).Seconds()*float64(rate)), total)
 		now := time.Now().UnixNano()
 		for ; sent < due; sent++ {
-			orders, _ := streams(names[sent%len(names)])
-			o := benchOrder(sent/len(names), fmt.Sprintf("%d-%d", sent, now))
+			orders, _ := streams(sent % traders)
+			o := benchOrder(sent/traders, fmt.Sprintf("%d-%d", sent, now))
 			p.XAdd(ctx, &redis.XAddArgs{Stream: orders, Values: protocol.AppendOrder(nil, o)})
 		}
 		if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
@@ -391,18 +417,15 @@ func offer(b *testing.B, load *redis.Client, names []string, rate, total int, st
 // were sent in a window of the given length in which most orders were that late.
 func stalls(sent []int64, lat []time.Duration, limit, window time.Duration) (late int, inStalls float64) {
 	type count struct{ all, late int }
-	windows := map[int64]*count{}
+	windows := map[int64]count{}
 	for i, ns := range sent {
 		w := windows[ns/int64(window)]
-		if w == nil {
-			w = &count{}
-			windows[ns/int64(window)] = w
-		}
 		w.all++
 		if lat[i] > limit {
 			w.late++
 			late++
 		}
+		windows[ns/int64(window)] = w
 	}
 	if late == 0 {
 		return 0, 0
@@ -420,26 +443,20 @@ func stalls(sent []int64, lat []time.Duration, limit, window time.Duration) (lat
 // what each command cost per order since: calls, and Redis's CPU time in them. The
 // benchmarks' figures say how fast; these say where Redis's part of the time goes.
 func commandStats(b *testing.B, rdb *redis.Client) func(orders int) {
-	ctx := context.Background()
-	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
 		b.Fatal(err)
 	}
 	return func(orders int) {
-		info, err := rdb.Info(ctx, "commandstats").Result()
-		if err != nil {
-			b.Fatal(err)
-		}
 		type stat struct {
 			name        string
 			calls, usec float64
 		}
 		var stats []stat
 		total := 0.0
-		for _, line := range strings.Split(info, "\n") {
-			// cmdstat_xadd:calls=3,usec=40,usec_per_call=13.33,...
-			name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
-			name, ok2 := strings.CutPrefix(name, "cmdstat_")
-			if !ok || !ok2 {
+		// cmdstat_xadd: calls=3,usec=40,usec_per_call=13.33,...
+		for name, fields := range redisInfo(b, rdb, "commandstats") {
+			name, ok := strings.CutPrefix(name, "cmdstat_")
+			if !ok {
 				continue
 			}
 			st := stat{name: name}
@@ -511,57 +528,38 @@ func startEngineProcess(b *testing.B, bin string, srv *testredis.Server, rdb *re
 	return &engineProcess{cmd: cmd}
 }
 
-// batches is the number of batches the engine has written so far: each has its journal
-// entry, counted in the state hash.
-func batches(b *testing.B, rdb *redis.Client) int64 {
+// engineUsage is what the engine has used so far: CPU time, and batches written (each
+// has its journal entry, counted in the state hash).
+type engineUsage struct {
+	cpu     time.Duration
+	batches int64
+}
+
+func (p *engineProcess) usage(b *testing.B, rdb *redis.Client) engineUsage {
+	proc, err := testutil.ProcStat(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
 	n, err := rdb.HGet(context.Background(), testMarket.Keys().State(), stateBatch).Int64()
 	if err != nil {
 		b.Fatalf("read the engine's batch count: %v", err)
 	}
-	return n
+	return engineUsage{cpu: proc.CPU, batches: n}
 }
 
-// reportCPU reports the engine's CPU time per order and per batch since start.
-func (p *engineProcess) reportCPU(b *testing.B, rdb *redis.Client, start time.Duration, startBatch int64, orders int) {
-	used := float64((p.cpu(b) - start).Nanoseconds()) / 1000
+// report reports the engine's CPU time per order and per batch since start, orders per
+// batch, and the most memory the engine has held in RAM.
+func (p *engineProcess) report(b *testing.B, rdb *redis.Client, start engineUsage, orders int) {
+	end := p.usage(b, rdb)
+	used := float64((end.cpu - start.cpu).Nanoseconds()) / 1000
 	b.ReportMetric(used/float64(orders), "engine-cpu-µs/order")
-	if n := batches(b, rdb) - startBatch; n > 0 {
+	if n := end.batches - start.batches; n > 0 {
 		b.ReportMetric(used/float64(n), "engine-cpu-µs/batch")
 		b.ReportMetric(float64(orders)/float64(n), "orders/batch")
 	}
-}
-
-// reportPeakMemory reports the most memory the engine process has held in RAM so far.
-func (p *engineProcess) reportPeakMemory(b *testing.B) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	peak, err := testutil.ProcMemory(p.cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		// VmHWM:     12345 kB
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				b.Fatalf("read the engine's peak memory from %q: %v", line, err)
-			}
-			b.ReportMetric(kb/1024, "engine-peak-MiB")
-			return
-		}
-	}
-	b.Fatal("no VmHWM in /proc/<pid>/status of the engine")
-}
-
-// cpu is the CPU time the engine process has used so far.
-func (p *engineProcess) cpu(b *testing.B) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command name, which is in parentheses: utime and stime are the
-	// 12th and 13th, in clock ticks of 1/100 s.
-	_, rest, _ := strings.Cut(string(stat), ") ")
-	f := strings.Fields(rest)
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	b.ReportMetric(peak, "engine-peak-MiB")
 }
