@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,24 +53,16 @@ func (f *marketFlags) open(ctx context.Context) (*redis.Client, protocol.Market,
 	return rdb, m, nil
 }
 
-// tuneRuntime sets the Go runtime for the engine, where the environment does not:
-//
-//   - One P (GOMAXPROCS=1). The engine reads, applies and writes in three goroutines that
-//     mostly wait for Redis, in turn; with a second P, every hand-over between them wakes
-//     a thread for it: a fifth of the engine's CPU per batch in the latency benchmark.
-//     Under a flood, one P needs about as much CPU per order as Redis, single-threaded,
-//     does for the same order, so a second one would not make the market faster. (In a
-//     pod with the default CPU limit, one CPU, Go would choose one P anyway.)
-//   - GOGC=400. The engine allocates for every order it reads and writes and keeps little:
-//     letting the heap grow to five times what it keeps between collections takes about a
-//     tenth off its CPU per order under a flood. GOMEMLIMIT, which the operator sets from
-//     the pod's memory limit, still bounds it.
-func tuneRuntime() {
+// oneP runs the engine on one P (GOMAXPROCS=1) unless the environment sets GOMAXPROCS.
+// The engine reads, applies and writes in three goroutines that mostly wait for Redis, in
+// turn; with a second P, every hand-over between them wakes a thread for it. In the
+// latency benchmark one P takes about a sixth off the engine's CPU per batch. Under a
+// flood one P needs no more CPU per order than Redis, single-threaded, spends on the same
+// order, so a second one would not make the market faster. (In a pod with the default CPU
+// limit, one CPU, Go chooses one P anyway.)
+func oneP() {
 	if _, ok := os.LookupEnv("GOMAXPROCS"); !ok {
 		runtime.GOMAXPROCS(1)
-	}
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(400)
 	}
 }
 
@@ -95,7 +86,7 @@ It serves the dashboard, its JSON API (/api/...), /metrics, /healthz and /readyz
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			tuneRuntime()
+			oneP()
 			var settings protocol.Settings
 			if configFile != "" {
 				s, err := protocol.LoadSettings(configFile)
