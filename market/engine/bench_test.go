@@ -79,14 +79,6 @@ func benchOrder(i int, id string) rules.Order {
 	return rules.Order{ID: id, Kind: rules.KindFeed, Qty: 1}
 }
 
-func benchNames(n int) []string {
-	names := make([]string, n)
-	for i := range names {
-		names[i] = fmt.Sprintf("t%03d", i)
-	}
-	return names
-}
-
 // loadClient connects the simulated traders: a client of their own, with a connection for
 // each trader following its results and some to spare, apart from the engine's.
 func loadClient(b *testing.B, srv *testredis.Server) *redis.Client {
@@ -148,9 +140,9 @@ const floodWriters, floodDepth = 4, 500
 // floodKinds are the orders of each writer: buys, sells and feeds that are mostly accepted.
 var floodKinds = [floodWriters]string{"buy", "sell", "buy", "feed"}
 
-// floodTraders are the names redis-benchmark gives its random keys: __rand_int__ becomes a
-// 12-digit number below the key space.
-func floodTraders(n int) []string {
+// traderNames are the simulated traders' names: the names redis-benchmark gives its random
+// keys, where __rand_int__ becomes a 12-digit number below the key space.
+func traderNames(n int) []string {
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("%012d", i)
@@ -194,7 +186,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	bin := monkonomy(b)
 	srv, rdb := newRedis(b)
 	ctx := context.Background()
-	names := floodTraders(*benchTraders)
+	names := traderNames(*benchTraders)
 	n := max(b.N, 200_000)
 
 	// Raw XADD: the same entries, the same pipelines, into streams nobody reads, before
@@ -286,7 +278,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	bin := monkonomy(b)
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
-	names := benchNames(*benchTraders)
+	names := traderNames(*benchTraders)
 	rate, seconds := *benchRate, 3
 	total := rate * seconds
 	k := testMarket.Keys()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -103,7 +104,10 @@ func (o *outbox) queued(t *traderState, id string) {
 	o.results = append(o.results, pendingResult{t: t, id: id, cmd: len(o.cmds) - 1})
 	t.untrimmed++
 	if t.untrimmed == trimEvery {
-		o.trim = append(o.trim, t)
+		// One trim per stream and batch, however many results it has in it.
+		if !slices.Contains(o.trim, t) {
+			o.trim = append(o.trim, t)
+		}
 		t.untrimmed = 0
 	}
 }

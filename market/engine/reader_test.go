@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +74,24 @@ func TestResultsStreamsAreTrimmed(t *testing.T) {
 	// XTRIM ~ drops whole nodes of a stream (100 entries each by default).
 	if n := rdb.XLen(ctx, testMarket.Keys().Results("alice")).Val(); n < 10 || n > 300 {
 		t.Errorf("results stream holds %d entries after %d orders, want about 10 (10–300)", n, orders)
+	}
+	// However many results of a trader a batch holds, it trims the trader's stream once.
+	batches, err := rdb.HGet(ctx, testMarket.Keys().State(), stateBatch).Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trims := 0
+	for line := range strings.Lines(stats) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_xtrim:calls="); ok {
+			trims, _ = strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		}
+	}
+	if trims == 0 || trims > batches {
+		t.Errorf("%d orders of one trader in %d batches trimmed its results stream %d times, want 1 to %d", orders, batches, trims, batches)
 	}
 }
 
