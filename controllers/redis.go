@@ -23,14 +23,27 @@ type RedisTarget struct {
 }
 
 // RedisPool hands out one admin client per Redis server: the operator's own, and those
-// that Markets name in spec.redis. Clients live as long as the manager.
+// that Markets name in spec.redis. The default server's client lives as long as the
+// manager; another is closed once unused for clientIdleTTL (its Market was deleted or
+// moved, or its password changed).
 type RedisPool struct {
 	Default RedisTarget
 
 	mu        sync.Mutex
-	clients   map[RedisTarget]*redis.Client
+	clients   map[RedisTarget]*pooledClient
 	passwords map[secretRef]readPassword
+	now       func() time.Time
 }
+
+// pooledClient is a client of the pool and when it was last handed out.
+type pooledClient struct {
+	*redis.Client
+	used time.Time
+}
+
+// clientIdleTTL is how long a client of a Market's own Redis is kept unused: the scoreboard
+// asks for the client of every Market every second.
+const clientIdleTTL = 10 * time.Minute
 
 // passwordTTL is how long a password read from a Market's Secret is used before it is
 // read again: the scoreboard asks every second.
@@ -47,15 +60,24 @@ type readPassword struct {
 
 // NewRedisPool returns a pool whose default server is def.
 func NewRedisPool(def RedisTarget) *RedisPool {
-	return &RedisPool{Default: def, clients: map[RedisTarget]*redis.Client{}, passwords: map[secretRef]readPassword{}}
+	return &RedisPool{Default: def, clients: map[RedisTarget]*pooledClient{}, passwords: map[secretRef]readPassword{}, now: time.Now}
 }
 
-// Client returns the admin client of target.
+// Client returns the admin client of target, and closes the clients of other servers that
+// were not used for clientIdleTTL.
 func (p *RedisPool) Client(target RedisTarget) (*redis.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
+	for t, c := range p.clients {
+		if t != p.Default && t != target && now.Sub(c.used) > clientIdleTTL {
+			_ = c.Close()
+			delete(p.clients, t)
+		}
+	}
 	if c, ok := p.clients[target]; ok {
-		return c, nil
+		c.used = now
+		return c.Client, nil
 	}
 	opts, err := redisconn.Options(target.Addr)
 	if err != nil {
@@ -66,7 +88,7 @@ func (p *RedisPool) Client(target RedisTarget) (*redis.Client, error) {
 	}
 	opts.ClientName = "monkonomy-operator"
 	c := redis.NewClient(opts)
-	p.clients[target] = c
+	p.clients[target] = &pooledClient{Client: c, used: now}
 	return c, nil
 }
 
@@ -96,7 +118,7 @@ func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alp
 	p.mu.Lock()
 	read, ok := p.passwords[key]
 	p.mu.Unlock()
-	if ok && time.Since(read.at) < passwordTTL {
+	if ok && p.now().Sub(read.at) < passwordTTL {
 		t.Password = read.password
 		return t, nil
 	}
@@ -110,7 +132,14 @@ func (p *RedisPool) targetOf(ctx context.Context, reader client.Reader, m *v1alp
 	}
 	t.Password = strings.TrimSpace(string(pw))
 	p.mu.Lock()
-	p.passwords[key] = readPassword{password: t.Password, at: time.Now()}
+	now := p.now()
+	// Passwords of Secrets no Market has asked for in a while are forgotten with them.
+	for k, read := range p.passwords {
+		if now.Sub(read.at) > clientIdleTTL {
+			delete(p.passwords, k)
+		}
+	}
+	p.passwords[key] = readPassword{password: t.Password, at: now}
 	p.mu.Unlock()
 	return t, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,5 +63,49 @@ func TestMarketRedisPasswordIsReadOncePerTTL(t *testing.T) {
 	p.passwords[key] = readPassword{password: p.passwords[key].password, at: time.Now().Add(-passwordTTL)}
 	if got, err := p.targetOf(ctx, r, m); err != nil || got.Password != "second" {
 		t.Errorf("after passwordTTL, targetOf = %+v, %v; want the Secret's new password", got, err)
+	}
+}
+
+// A client of a Market's Redis that is no longer asked for (its password changed, or its
+// Market is gone) is closed after clientIdleTTL; the default server's client never is.
+func TestRedisPoolClosesClientsNoLongerUsed(t *testing.T) {
+	now := time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)
+	p := NewRedisPool(RedisTarget{Addr: "default:6379"})
+	p.now = func() time.Time { return now }
+	client := func(target RedisTarget) *redis.Client {
+		t.Helper()
+		c, err := p.Client(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// A closed client says so before it looks at the context; an open one gives up on it.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	closed := func(c *redis.Client) bool { return c.Ping(done).Err() == redis.ErrClosed }
+	def := client(p.Default)
+	old := client(RedisTarget{Addr: "redis.event:6379", Password: "first"})
+	kept := client(RedisTarget{Addr: "other.event:6379"})
+
+	now = now.Add(clientIdleTTL / 2)
+	if client(RedisTarget{Addr: "other.event:6379"}) != kept {
+		t.Fatal("a second ask for the same server gave another client")
+	}
+	now = now.Add(clientIdleTTL/2 + time.Second)
+	rotated := client(RedisTarget{Addr: "redis.event:6379", Password: "second"})
+	if !closed(old) {
+		t.Errorf("the client with the old password is open after %v unused", clientIdleTTL+time.Second)
+	}
+	if closed(kept) || closed(def) || closed(rotated) {
+		t.Errorf("closed a client in use (%v) or the default server's (%v) or the new one (%v)", closed(kept), closed(def), closed(rotated))
+	}
+	if len(p.clients) != 3 {
+		t.Errorf("the pool holds %d clients, want 3: the default, the one in use and the new one", len(p.clients))
+	}
+	now = now.Add(24 * time.Hour)
+	client(RedisTarget{Addr: "redis.event:6379", Password: "second"})
+	if closed(def) || !closed(kept) {
+		t.Errorf("a day later: default closed %v (want false), unused client closed %v (want true)", closed(def), closed(kept))
 	}
 }
