@@ -212,7 +212,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
-	stats := commandStats(b, rdb)
+	stats := commandStats(b, rdb, "the engine")
 	cpu, used := cpuNow(b, rdb), engine.usage(b, rdb)
 	start := time.Now()
 	k := testMarket.Keys()
@@ -287,7 +287,9 @@ func BenchmarkEngineLatency(b *testing.B) {
 	for i, name := range names {
 		rawKeys[i] = "raw:" + k.Orders(name)
 	}
+	rawStats := commandStats(b, rdb, "Redis alone")
 	raw := offer(b, load, len(names), rate, total, func(i int) (string, string) { return rawKeys[i], rawKeys[i] })
+	rawStats(total)
 	if err := rdb.Del(context.Background(), rawKeys...).Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -295,7 +297,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
-	stats := commandStats(b, rdb)
+	stats := commandStats(b, rdb, "the engine")
 	cpu, used := cpuNow(b, load), engine.usage(b, rdb)
 	got := offer(b, load, len(names), rate, total, func(i int) (string, string) { return k.Orders(names[i]), k.Results(names[i]) })
 	b.StopTimer()
@@ -432,9 +434,10 @@ func stalls(sent []int64, lat []time.Duration, limit, window time.Duration) (lat
 }
 
 // commandStats resets Redis's statistics of its commands, and returns a function that logs
-// what each command cost per order since: calls, and Redis's CPU time in them. The
+// what each command cost per order since (of what, a few words): calls, and Redis's CPU
+// time in them. The
 // benchmarks' figures say how fast; these say where Redis's part of the time goes.
-func commandStats(b *testing.B, rdb *redis.Client) func(orders int) {
+func commandStats(b *testing.B, rdb *redis.Client, of string) func(orders int) {
 	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -470,7 +473,7 @@ func commandStats(b *testing.B, rdb *redis.Client) func(orders int) {
 		}
 		slices.SortFunc(stats, func(a, b stat) int { return cmp.Compare(b.usec, a.usec) })
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "Redis's time in commands per order: %.2f µs", total/float64(orders))
+		fmt.Fprintf(&sb, "Redis's time in commands per order (%s): %.2f µs", of, total/float64(orders))
 		for _, st := range stats {
 			fmt.Fprintf(&sb, "; %s %.2f calls %.2f µs", st.name, st.calls/float64(orders), st.usec/float64(orders))
 		}
