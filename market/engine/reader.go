@@ -13,8 +13,7 @@ import (
 	"github.com/monkonomy/monkonomy/market/rules"
 )
 
-// readBatch is what one read returned: one XREAD, or two when a second one followed the
-// stream that woke a blocked read (see run).
+// readBatch is what one read returned.
 type readBatch struct {
 	streams []redis.XStream // each stream at most once
 	read    time.Time
@@ -38,11 +37,20 @@ type reader struct {
 	ids     map[string]int // stream key → index of its id in streams
 	count   int64
 	args    []any // the arguments of the read under way
+	then    []any // the arguments of the read that follows a blocking one
+	pipe    redis.Pipeliner
 }
 
 // read reads new orders of every registered trader and the inbox, waiting up to block for
 // one, or not at all when block is negative. (It waits at most 100 ms, well within the
 // client's read timeout, which go-redis's own XRead would stretch by the wait.)
+//
+// A read that waits is followed, in the same round trip, by one that does not. Redis
+// answers a blocked XREAD as soon as an order is appended to one of its streams, with that
+// stream alone, while orders appended with it (several traders at once, or a trader's
+// pipeline) land in others. Redis runs the second read once it has answered the first and
+// finished what it was doing, so it holds them too, and the first's orders: its answer is
+// the batch. Reading them with a read of their own would cost a round trip more.
 func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	if keys := r.s.streams.Load(); keys != r.keys {
 		r.keys = keys
@@ -64,7 +72,21 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	}
 	r.args = append(r.args, r.streams...)
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
-	_ = r.s.e.rdb.Process(ctx, cmd)
+	if block < 0 {
+		_ = r.s.e.rdb.Process(ctx, cmd)
+	} else {
+		if r.pipe == nil {
+			r.pipe = r.s.e.rdb.Pipeline()
+		}
+		r.then = append(append(r.then[:0], "xread", "count", r.count), r.streams...)
+		then := redis.NewXStreamSliceCmd(ctx, r.then...)
+		_ = r.pipe.Process(ctx, cmd)
+		_ = r.pipe.Process(ctx, then)
+		_, _ = r.pipe.Exec(ctx)
+		if err := cmd.Err(); err == nil || errors.Is(err, redis.Nil) {
+			cmd = then
+		}
+	}
 	res, err := cmd.Result()
 	b := &readBatch{streams: res, read: r.s.e.clk.Now()}
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -92,38 +114,33 @@ func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n
 // run reads orders whenever the loop asks for it, waiting up to a moment for new ones, and
 // hands what it read (maybe nothing) to the loop. The loop asks again as soon as it has a
 // batch, so the next one is read while this one is applied and written.
+//
+// After a read that found many orders (a full one, or one per stream read), the next one
+// does not wait: more are most likely there already, and a read that waits reads twice.
+// Should it find none, the one after it waits.
 func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *readBatch) {
 	e := r.s.e
 	block := min(max(e.cfg.TickInterval/2, 10*time.Millisecond), 100*time.Millisecond)
+	busy := false
 	for {
 		select {
 		case <-want:
 		case <-ctx.Done():
 			return
 		}
-		b := r.read(ctx, block)
+		wait := block
+		if busy {
+			wait = -1
+		}
+		b := r.read(ctx, wait)
 		if ctx.Err() != nil {
 			return
 		}
-		if b.err == nil && len(b.streams) == 1 && !b.full {
-			// Most likely new orders woke a blocked read, which Redis answers with the
-			// one stream that woke it, while orders that came with it (several traders
-			// at once, or a trader's pipeline) wait in other streams: read them into the
-			// same batch rather than make them wait for the next one.
-			more := r.read(ctx, -1)
-			if ctx.Err() != nil {
-				return
-			}
-			// A stream is in a batch once: the one that woke the read may have more.
-			for _, st := range more.streams {
-				if st.Stream == b.streams[0].Stream {
-					b.streams[0].Messages = append(b.streams[0].Messages, st.Messages...)
-				} else {
-					b.streams = append(b.streams, st)
-				}
-			}
-			b.full, b.err = more.full, more.err
+		orders := 0
+		for _, st := range b.streams {
+			orders += len(st.Messages)
 		}
+		busy = b.err == nil && (b.full || orders >= len(*r.keys))
 		select {
 		case out <- b:
 		case <-ctx.Done():
