@@ -18,6 +18,7 @@ type readBatch struct {
 	streams []redis.XStream // each stream at most once
 	read    time.Time
 	full    bool // some stream gave as many entries as asked: more are waiting
+	waited  bool // the read most likely waited for orders: it began with one stream at most to read
 	err     error
 }
 
@@ -72,6 +73,7 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	}
 	r.args = append(r.args, r.streams...)
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
+	waited := false
 	if block < 0 {
 		_ = r.s.e.rdb.Process(ctx, cmd)
 	} else {
@@ -84,11 +86,14 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 		_ = r.pipe.Process(ctx, then)
 		_, _ = r.pipe.Exec(ctx)
 		if err := cmd.Err(); err == nil || errors.Is(err, redis.Nil) {
+			// A read that found orders waiting answers with every stream that has some;
+			// one woken by an order, with that order's stream.
+			waited = len(cmd.Val()) <= 1
 			cmd = then
 		}
 	}
 	res, err := cmd.Result()
-	b := &readBatch{streams: res, read: r.s.e.clk.Now()}
+	b := &readBatch{streams: res, read: r.s.e.clk.Now(), waited: waited}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		b.err = fmt.Errorf("read orders: %w", err)
 	}
@@ -115,9 +120,10 @@ func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n
 // hands what it read (maybe nothing) to the loop. The loop asks again as soon as it has a
 // batch, so the next one is read while this one is applied and written.
 //
-// After a read that found many orders (a full one, or one per stream read), the next one
-// does not wait: more are most likely there already, and a read that waits reads twice.
-// Should it find none, the one after it waits.
+// A read waits for orders when the one before it found none, or had to wait itself: the
+// next orders are most likely not there yet. Otherwise (a backlog, a flood) orders are
+// most likely waiting, and it reads them without waiting: a read that waits reads twice,
+// and would read them twice.
 func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *readBatch) {
 	e := r.s.e
 	block := min(max(e.cfg.TickInterval/2, 10*time.Millisecond), 100*time.Millisecond)
@@ -136,11 +142,16 @@ func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *read
 		if ctx.Err() != nil {
 			return
 		}
-		orders := 0
-		for _, st := range b.streams {
-			orders += len(st.Messages)
+		switch {
+		case b.err != nil:
+			busy = false
+		case b.full:
+			busy = true
+		case wait >= 0:
+			busy = !b.waited
+		default:
+			busy = len(b.streams) > 0
 		}
-		busy = b.err == nil && (b.full || orders >= len(*r.keys))
 		select {
 		case out <- b:
 		case <-ctx.Done():
