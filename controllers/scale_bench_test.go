@@ -135,8 +135,11 @@ func BenchmarkScoreboard500Traders(b *testing.B) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		rss := procStatus("VmRSS")
-		hwm := procStatus("VmHWM")
+		rss, err1 := mktest.ProcMemory(os.Getpid(), "VmRSS")
+		hwm, err2 := mktest.ProcMemory(os.Getpid(), "VmHWM")
+		if err := errors.Join(err1, err2); err != nil {
+			b.Fatal(err)
+		}
 
 		b.ReportMetric(created.Seconds(), "s-create")
 		b.ReportMetric(allRanked.Seconds(), "s-all-ranked")
@@ -210,10 +213,4 @@ func controlPlaneCPU() float64 {
 		cpu += p.CPU
 	}
 	return cpu.Seconds()
-}
-
-// procStatus reads a memory figure of this process, in MiB.
-func procStatus(field string) float64 {
-	mib, _ := mktest.ProcMemory(os.Getpid(), field)
-	return mib
 }

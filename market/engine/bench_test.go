@@ -106,21 +106,6 @@ func cpuNow(b *testing.B, rdb *redis.Client) cpuUse {
 	return u
 }
 
-// redisInfo is a section of Redis's INFO, as name: value.
-func redisInfo(b *testing.B, rdb *redis.Client, section string) map[string]string {
-	info, err := rdb.Info(context.Background(), section).Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	fields := map[string]string{}
-	for _, line := range strings.Split(info, "\n") {
-		if name, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			fields[name] = v
-		}
-	}
-	return fields
-}
-
 // reportCPU reports the CPU time per order since start, of Redis and of this process (the
 // simulated traders that follow their results, or the benchmark waiting for the engine).
 func reportCPU(b *testing.B, rdb *redis.Client, start cpuUse, orders int) {
@@ -435,43 +420,22 @@ func stalls(sent []int64, lat []time.Duration, limit, window time.Duration) (lat
 
 // commandStats resets Redis's statistics of its commands, and returns a function that logs
 // what each command cost per order since (of what, a few words): calls, and Redis's CPU
-// time in them. The
-// benchmarks' figures say how fast; these say where Redis's part of the time goes.
+// time in them. The benchmarks' figures say how fast; these say where Redis's part of the
+// time goes.
 func commandStats(b *testing.B, rdb *redis.Client, of string) func(orders int) {
 	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
 		b.Fatal(err)
 	}
 	return func(orders int) {
-		type stat struct {
-			name        string
-			calls, usec float64
-		}
-		var stats []stat
+		stats := redisCommands(b, rdb)
 		total := 0.0
-		// cmdstat_xadd: calls=3,usec=40,usec_per_call=13.33,...
-		for name, fields := range redisInfo(b, rdb, "commandstats") {
-			name, ok := strings.CutPrefix(name, "cmdstat_")
-			if !ok {
-				continue
-			}
-			st := stat{name: name}
-			for _, f := range strings.Split(fields, ",") {
-				k, v, _ := strings.Cut(f, "=")
-				n, _ := strconv.ParseFloat(v, 64)
-				switch k {
-				case "calls":
-					st.calls = n
-				case "usec":
-					st.usec = n
-				}
-			}
+		for _, st := range stats {
 			// EXEC's time holds that of the commands of its transaction.
-			if name != "exec" {
+			if st.name != "exec" {
 				total += st.usec
 			}
-			stats = append(stats, st)
 		}
-		slices.SortFunc(stats, func(a, b stat) int { return cmp.Compare(b.usec, a.usec) })
+		slices.SortFunc(stats, func(a, b commandStat) int { return cmp.Compare(b.usec, a.usec) })
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Redis's time in commands per order (%s): %.2f µs", of, total/float64(orders))
 		for _, st := range stats {

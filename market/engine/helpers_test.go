@@ -94,6 +94,53 @@ func newRedis(t testing.TB, opts ...testredis.Option) (*testredis.Server, *redis
 	return srv, rdb
 }
 
+// redisInfo is a section of Redis's INFO, as name: value.
+func redisInfo(t testing.TB, rdb *redis.Client, section string) map[string]string {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), section).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(info, "\n") {
+		if name, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			fields[name] = v
+		}
+	}
+	return fields
+}
+
+// commandStat is what Redis counts of one command since its statistics were last reset.
+type commandStat struct {
+	name        string
+	calls, usec float64 // usec: Redis's CPU time in it, in µs
+}
+
+// redisCommands reads Redis's statistics of its commands (INFO commandstats).
+func redisCommands(t testing.TB, rdb *redis.Client) []commandStat {
+	var stats []commandStat
+	// cmdstat_xadd: calls=3,usec=40,usec_per_call=13.33,...
+	for name, fields := range redisInfo(t, rdb, "commandstats") {
+		name, ok := strings.CutPrefix(name, "cmdstat_")
+		if !ok {
+			continue
+		}
+		st := commandStat{name: name}
+		for _, f := range strings.Split(fields, ",") {
+			k, v, _ := strings.Cut(f, "=")
+			n, _ := strconv.ParseFloat(v, 64)
+			switch k {
+			case "calls":
+				st.calls = n
+			case "usec":
+				st.usec = n
+			}
+		}
+		stats = append(stats, st)
+	}
+	return stats
+}
+
 func register(t testing.TB, rdb *redis.Client, traders ...string) {
 	t.Helper()
 	for _, name := range traders {

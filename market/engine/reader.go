@@ -37,9 +37,9 @@ type reader struct {
 	streams []any          // STREAMS key... id...
 	ids     map[string]int // stream key → index of its id in streams
 	count   int64
-	args    []any // the arguments of the read under way
-	then    []any // the arguments of the read that follows a blocking one
-	pipe    redis.Pipeliner
+	args    []any           // the arguments of the read under way
+	then    []any           // the arguments of the read that follows a blocking one
+	pipe    redis.Pipeliner // for a blocking read and the one that follows it
 }
 
 // read reads new orders of every registered trader and the inbox, waiting up to block for
@@ -77,9 +77,6 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	if block < 0 {
 		_ = r.s.e.rdb.Process(ctx, cmd)
 	} else {
-		if r.pipe == nil {
-			r.pipe = r.s.e.rdb.Pipeline()
-		}
 		r.then = append(append(r.then[:0], "xread", "count", r.count), r.streams...)
 		then := redis.NewXStreamSliceCmd(ctx, r.then...)
 		_ = r.pipe.Process(ctx, cmd)

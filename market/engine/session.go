@@ -134,7 +134,7 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		r := &reader{s: s, pos: maps.Clone(s.cursors)}
+		r := &reader{s: s, pos: maps.Clone(s.cursors), pipe: e.rdb.Pipeline()}
 		r.run(rctx, want, batches)
 	}()
 	// What the reader read but the loop did not apply is read again after the cursors by
