@@ -116,8 +116,8 @@ bench-operator: envtest ## Rank 500 Traders on envtest and print the operator's 
 	$(GO) test -run '^$$' -bench BenchmarkScoreboard -benchtime 1x -count=1 -timeout 10m ./controllers/
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures (rules, engine, operator at 500 Traders).
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/rules/
+bench: ## Run the benchmarks and print their figures (rules, protocol, engine, operator at 500 Traders).
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/rules/ ./market/protocol/
 	MONKONOMY_BENCH_TRADERS=$${BENCH_TRADERS:-$$MONKONOMY_BENCH_TRADERS} $(GO) test -run '^$$' -bench BenchmarkEngine -benchtime 1x -count=1 -timeout 10m ./market/engine/
 	$(MAKE) --no-print-directory bench-operator
 

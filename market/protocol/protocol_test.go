@@ -23,6 +23,10 @@ func values(args []any) map[string]any {
 			s = itoa(v)
 		case int:
 			s = itoa(int64(v))
+		case *string:
+			s = *v
+		case *int64:
+			s = itoa(*v)
 		default:
 			panic("unexpected value type")
 		}
@@ -99,21 +103,37 @@ func TestMalformedOrdersAreInvalidWithAReason(t *testing.T) {
 }
 
 func TestResultRoundTrip(t *testing.T) {
-	r := rules.Result{ID: "o1", Kind: rules.KindHarvest, Status: rules.StatusHarvest, Reason: "harvested",
-		Tick: 12, Price: 1_020_000, Score: -13, Credit: 11_500_000,
-		Account: rules.Account{Coins: 21_500_000, Shares: 4, Fed: 7, Bailouts: 1, InFlight: 2}}
-	got, err := DecodeResult(redis.XMessage{ID: "9-1", Values: values(AppendResult(nil, r, "8-0"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Result{EntryID: "9-1", ID: "o1", Order: "8-0", Kind: r.Kind, Status: r.Status, Reason: r.Reason,
-		Tick: 12, Price: r.Price, Account: r.Account, Score: -13, Credit: r.Credit}
-	if got != want {
-		t.Fatalf("got %+v, want %+v", got, want)
-	}
-	r.Trader = "t1"
-	if back := got.Rules("t1"); back != r {
-		t.Fatalf("result as the rules' = %+v, want %+v", back, r)
+	for _, tc := range []struct {
+		name  string
+		r     rules.Result
+		entry string // the order's entry id
+	}{
+		{"harvest", rules.Result{ID: "o1", Kind: rules.KindHarvest, Status: rules.StatusHarvest, Reason: "harvested",
+			Tick: 12, Price: 1_020_000, Score: -13, Credit: 11_500_000,
+			Account: rules.Account{Coins: 21_500_000, Shares: 4, Fed: 7, Bailouts: 1, InFlight: 2}}, "8-0"},
+		// An order without an id of its own goes by its entry id.
+		{"order without an id", rules.Result{ID: "1764886012345-17", Kind: rules.KindBuy, Status: rules.StatusAccepted,
+			Tick: 100_000, Price: 123_456_789_012, Score: 4_000_000,
+			Account: rules.Account{Coins: -1_500_001, Shares: 1 << 40, Fed: 4_000_001}}, "1764886012345-17"},
+		{"rejected", rules.Result{ID: "x", Kind: rules.KindSell, Status: rules.StatusInsufficientShares,
+			Reason: "no shares", Tick: 3, Price: 7}, "5-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.r
+			got, err := DecodeResult(redis.XMessage{ID: "9-1", Values: values(AppendResult(nil, r, tc.entry))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Result{EntryID: "9-1", ID: r.ID, Order: tc.entry, Kind: r.Kind, Status: r.Status, Reason: r.Reason,
+				Tick: r.Tick, Price: r.Price, Account: r.Account, Score: r.Score, Credit: r.Credit}
+			if got != want {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+			r.Trader = "t1"
+			if back := got.Rules("t1"); back != r {
+				t.Fatalf("result as the rules' = %+v, want %+v", back, r)
+			}
+		})
 	}
 }
 

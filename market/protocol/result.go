@@ -37,28 +37,48 @@ func (r Result) Rules(trader string) rules.Result {
 
 // AppendResult appends the field/value pairs of a result entry to args, ready for XADD.
 // orderEntryID is the entry id of the order in orders:<trader> (empty for a harvest).
+//
+// The engine queues a result for every order, so this allocates once per result instead
+// of once per value: the arguments point into one resultValues, and the words of kinds and
+// statuses are made into arguments once.
 func AppendResult(args []any, r rules.Result, orderEntryID string) []any {
 	a := r.Account
+	v := &resultValues{order: orderEntryID, tick: r.Tick, shares: a.Shares, fed: a.Fed,
+		bailouts: a.Bailouts, inflight: a.InFlight, score: r.Score}
+	id := &v.order // an order without an id of its own goes by its entry id
+	if r.ID != orderEntryID {
+		v.id, id = r.ID, &v.id
+	}
+	var buf [48]byte
+	price := appendMicro(buf[:0], r.Price)
+	decimals := string(appendMicro(price, a.Coins)) // one string for both
+	v.price, v.coins = decimals[:len(price)], decimals[len(price):]
 	args = append(args,
 		FieldVersion, Version,
-		FieldID, r.ID,
-		FieldOrder, orderEntryID,
-		FieldKind, kindWord(r.Kind),
-		FieldStatus, r.Status.String(),
+		FieldID, id,
+		FieldOrder, &v.order,
+		FieldKind, kindArg(r.Kind),
+		FieldStatus, statusArg(r.Status),
 		FieldReason, r.Reason,
-		FieldTick, r.Tick,
-		FieldPrice, FormatMicro(r.Price),
-		FieldCoins, FormatMicro(a.Coins),
-		FieldShares, a.Shares,
-		FieldFed, a.Fed,
-		FieldBailouts, a.Bailouts,
-		FieldInFlight, a.InFlight,
-		FieldScore, r.Score,
+		FieldTick, &v.tick,
+		FieldPrice, &v.price,
+		FieldCoins, &v.coins,
+		FieldShares, &v.shares,
+		FieldFed, &v.fed,
+		FieldBailouts, &v.bailouts,
+		FieldInFlight, &v.inflight,
+		FieldScore, &v.score,
 	)
 	if r.Kind == rules.KindHarvest {
 		args = append(args, FieldCredit, FormatMicro(r.Credit))
 	}
 	return args
+}
+
+// resultValues are the values of a result entry that change from one result to the next.
+type resultValues struct {
+	id, order, price, coins                      string
+	tick, shares, fed, bailouts, inflight, score int64
 }
 
 // DecodeResult reads an entry of results:<trader>.
