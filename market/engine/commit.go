@@ -193,6 +193,7 @@ func (s *session) watch(ctx context.Context) error {
 // applies the next batch.
 type flight struct {
 	o     *outbox
+	pipe  redis.Pipeliner // MULTI … EXEC, then WATCH and GET of the lease
 	exec  *redis.Cmd
 	get   *redis.StringCmd
 	began time.Time
@@ -289,7 +290,7 @@ func (s *session) send(ctx context.Context) error {
 	p.Do(ctx, "HSET", k.State(), stateRules, st, stateConfig, e.cfgJSON, stateBatch, s.batch,
 		statePausedBy, s.pausedBy, stateUpdated, protocol.FormatTime(began))
 	p.Do(ctx, "SET", k.Lease(), s.token, "PX", e.opts.LeaseTTL.Milliseconds())
-	f := &flight{o: o, began: began, done: make(chan struct{})}
+	f := &flight{o: o, pipe: p, began: began, done: make(chan struct{})}
 	f.exec = p.Do(ctx, "EXEC")
 	p.Do(ctx, "WATCH", k.Lease())
 	f.get = p.Get(ctx, k.Lease())
@@ -299,14 +300,22 @@ func (s *session) send(ctx context.Context) error {
 	if o.ticked || o.announce {
 		o.view = s.buildView()
 	}
-	go func() {
-		defer close(f.done)
-		_, _ = p.Exec(ctx)
-		f.wrote = e.clk.Now()
-	}()
+	s.writes <- f // the writer is free: the flight before this one has landed
 	s.flying = f
 	s.out, s.spare = s.spare, o
 	return nil
+}
+
+// write writes the batches sent to it, one at a time, until writes is closed. One
+// goroutine writes every batch of a session: a goroutine of its own for each batch would
+// grow its stack again for each, to the depth of go-redis's pipeline (at 10,000 orders/s,
+// about 6 % of the engine's CPU).
+func (s *session) write(ctx context.Context, writes <-chan *flight) {
+	for f := range writes {
+		_, _ = f.pipe.Exec(ctx)
+		f.wrote = s.e.clk.Now()
+		close(f.done)
+	}
 }
 
 // wait waits until the batch on its way to Redis is written, and publishes it.

@@ -57,6 +57,7 @@ type session struct {
 	out    *outbox // the batch being applied
 	spare  *outbox // the batch on its way to Redis, or an empty one
 	flying *flight // the batch on its way to Redis
+	writes chan<- *flight
 
 	counters []prometheus.Counter // answered orders, by status
 	repeated prometheus.Counter
@@ -107,6 +108,17 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 		out: &outbox{}, spare: &outbox{}}
 	s.conn = e.rdb.Conn()
 	defer s.conn.Close()
+	writes, written := make(chan *flight, 1), make(chan struct{})
+	s.writes = writes
+	go func() {
+		defer close(written)
+		s.write(ctx, writes)
+	}()
+	// The writer stops after the last batch landed (the deferred call below).
+	defer func() {
+		close(writes)
+		<-written
+	}()
 	defer func() {
 		// The batch on its way to Redis is written or not; either way it is over before
 		// the connection closes.
