@@ -257,8 +257,8 @@ func BenchmarkEngineThroughput(b *testing.B) {
 // The engine runs as it does in a tournament: `monkonomy engine`, a process of its own.
 //
 // Before the engine starts, the same load goes through Redis alone: every trader follows
-// its own orders, so an order takes one hop instead of the engine's three. That is what
-// this machine and Redis give at this load, in the same run.
+// its own orders, so an order passes through Redis once, where the engine's answer passes
+// through it twice. That is what this machine and Redis give at this load, in the same run.
 func BenchmarkEngineLatency(b *testing.B) {
 	bin := monkonomy(b)
 	srv, rdb := newRedis(b)

@@ -18,7 +18,7 @@ type readBatch struct {
 	streams []redis.XStream // each stream at most once
 	read    time.Time
 	full    bool // some stream gave as many entries as asked: more are waiting
-	waited  bool // the read most likely waited for orders: it began with one stream at most to read
+	waited  bool // the read most likely waited for orders: Redis answered it with one stream at most
 	err     error
 }
 
@@ -67,17 +67,13 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 			r.streams = append(r.streams, cmp.Or(r.pos[key], "0"))
 		}
 	}
-	r.args = append(r.args[:0], "xread", "count", r.count)
-	if block >= 0 {
-		r.args = append(r.args, "block", block.Milliseconds())
-	}
-	r.args = append(r.args, r.streams...)
+	r.args = r.xread(r.args[:0], block)
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
 	waited := false
 	if block < 0 {
 		_ = r.s.e.rdb.Process(ctx, cmd)
 	} else {
-		r.then = append(append(r.then[:0], "xread", "count", r.count), r.streams...)
+		r.then = r.xread(r.then[:0], -1)
 		then := redis.NewXStreamSliceCmd(ctx, r.then...)
 		_ = r.pipe.Process(ctx, cmd)
 		_ = r.pipe.Process(ctx, then)
@@ -107,6 +103,16 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 		}
 	}
 	return b
+}
+
+// xread appends to args an XREAD of every stream after its last entry read, waiting up to
+// block (not at all when it is negative).
+func (r *reader) xread(args []any, block time.Duration) []any {
+	args = append(args, "xread", "count", r.count)
+	if block >= 0 {
+		args = append(args, "block", block.Milliseconds())
+	}
+	return append(args, r.streams...)
 }
 
 // readCount is how many orders a read takes from each of n streams: BatchSize in all,

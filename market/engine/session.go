@@ -54,10 +54,10 @@ type session struct {
 	tickMs     int64
 	durationMs int64
 
-	out    *outbox // the batch being applied
-	spare  *outbox // the batch on its way to Redis, or an empty one
-	flying *flight // the batch on its way to Redis
-	writes chan<- *flight
+	out    *outbox        // the batch being applied
+	spare  *outbox        // the batch on its way to Redis, or an empty one
+	flying *flight        // the batch on its way to Redis
+	writes chan<- *flight // to the writer (see write)
 
 	counters []prometheus.Counter // answered orders, by status
 	repeated prometheus.Counter
@@ -114,7 +114,8 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 		defer close(written)
 		s.write(ctx, writes)
 	}()
-	// The writer stops after the last batch landed (the deferred call below).
+	// Deferred before the wait below, so run after it: the writer stops once the last batch
+	// has landed.
 	defer func() {
 		close(writes)
 		<-written

@@ -23,27 +23,29 @@ func FormatMicro(m rules.Micro) string { return m.String() }
 
 // kindArgs and statusArgs are the words of kinds and statuses as command arguments, made
 // once: making an argument of a string that is not a constant allocates.
-var kindArgs, statusArgs = wordArgs(int(rules.KindHarvest)+1, func(i int) string { return kindWord(rules.Kind(i)) }),
-	wordArgs(int(rules.StatusHarvest)+1, func(i int) string { return rules.Status(i).String() })
+var (
+	kindArgs   = newWordArgs(rules.KindHarvest, kindWord)
+	statusArgs = newWordArgs(rules.StatusHarvest, rules.Status.String)
+)
 
-func wordArgs(n int, word func(int) string) []any {
-	args := make([]any, n)
-	for i := range args {
-		args[i] = word(i)
-	}
-	return args
+// wordArgs are the words of the values of an enumeration as command arguments.
+type wordArgs[T ~uint8] struct {
+	args []any // of the values up to the last one known
+	word func(T) string
 }
 
-func kindArg(k rules.Kind) any {
-	if int(k) < len(kindArgs) {
-		return kindArgs[k]
+func newWordArgs[T ~uint8](last T, word func(T) string) wordArgs[T] {
+	w := wordArgs[T]{args: make([]any, int(last)+1), word: word}
+	for i := range w.args {
+		w.args[i] = word(T(i))
 	}
-	return kindWord(k)
+	return w
 }
 
-func statusArg(s rules.Status) any {
-	if int(s) < len(statusArgs) {
-		return statusArgs[s]
+// arg is the word of v as an argument.
+func (w wordArgs[T]) arg(v T) any {
+	if int(v) < len(w.args) {
+		return w.args[v]
 	}
-	return s.String()
+	return w.word(v)
 }
