@@ -118,6 +118,7 @@ bench-operator: envtest ## Rank 500 Traders on envtest and print the operator's 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (rules, protocol, engine, operator at 500 Traders).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/rules/ ./market/protocol/
+	$(GO) test -run '^$$' -bench BenchmarkRecentIDs -benchmem -count=1 ./market/engine/
 	MONKONOMY_BENCH_TRADERS=$${BENCH_TRADERS:-$$MONKONOMY_BENCH_TRADERS} $(GO) test -run '^$$' -bench BenchmarkEngine -benchtime 1x -count=1 -timeout 10m ./market/engine/
 	$(MAKE) --no-print-directory bench-operator
 

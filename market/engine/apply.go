@@ -87,13 +87,15 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 				return nil
 			}
 		}
-		if entry, ok := t.seen[o.ID]; ok {
-			return s.repeatCommitted(ctx, t, o.ID, entry)
+		if entry, ok := t.recent.lookup(o.ID); ok {
+			if repeated, err := s.repeatCommitted(ctx, t, o.ID, entry); repeated || err != nil {
+				return err
+			}
 		}
 	}
 	res := s.m.Apply(o)
 	s.out.journal = protocol.AppendJournalOrder(s.out.journal, o, res.Status)
-	s.out.result(t, o.ID, res, msg.ID)
+	s.out.result(t, rememberedID(o.ID, msg), res, msg.ID)
 	s.markDirty(t)
 	s.count(res.Status)
 	if res.Plantation != nil {
@@ -105,22 +107,36 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 	return nil
 }
 
-// repeatCommitted answers a retried order id with the result it got in an earlier batch.
-func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry string) error {
+// rememberedID is the id of an order to remember for retries: none for an order without an
+// id of its own, which goes by its entry id, and no later order has that.
+func rememberedID(id string, msg redis.XMessage) string {
+	if _, own := msg.Values[protocol.FieldID]; !own {
+		return ""
+	}
+	return id
+}
+
+// repeatCommitted answers a retried order id with the result it got in an earlier batch,
+// found at entry. It reports false when that result is another id's (one with the same
+// hash: see recentIDs): the order is new.
+func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry string) (bool, error) {
 	msgs, err := s.e.rdb.XRange(ctx, t.results, entry, entry).Result()
 	if err != nil {
-		return fmt.Errorf("read the first result of order %s of trader %s: %w", id, t.name, err)
+		return false, fmt.Errorf("read the first result of order %s of trader %s: %w", id, t.name, err)
+	}
+	if len(msgs) > 0 && msgs[0].Values[protocol.FieldID] != id {
+		return false, nil
 	}
 	if len(msgs) == 0 {
 		// Trimmed by someone else than the engine: the first result is gone.
 		s.out.result(t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
 			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
 			Tick:   s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
-		return nil
+		return true, nil
 	}
 	s.out.rawResult(t, msgs[0].Values)
 	s.countRepeated()
-	return nil
+	return true, nil
 }
 
 // repeat answers a retried order id with the result the same id got in an outbox not
@@ -180,13 +196,16 @@ func (s *session) loadSeenOf(ctx context.Context, load []*traderState) error {
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read the latest results of trader %s: %w", t.name, err)
 		}
+		// Oldest first, as they were written: a retried id's first result, then its repeats.
+		ids := make(map[string]bool, len(msgs))
 		for i := len(msgs) - 1; i >= 0; i-- {
-			id, _ := msgs[i].Values[protocol.FieldID].(string)
-			kind, _ := msgs[i].Values[protocol.FieldKind].(string)
-			if _, dup := t.seen[id]; dup || kind == rules.KindHarvest.String() {
-				id = ""
+			v := msgs[i].Values
+			id, _ := v[protocol.FieldID].(string)
+			if ids[id] || v[protocol.FieldKind] == rules.KindHarvest.String() || v[protocol.FieldOrder] == id {
+				id = "" // a repeat, a harvest, or an order without an id of its own
 			}
-			t.remember(id, msgs[i].ID, int(n))
+			ids[id] = true
+			t.recent.add(id, msgs[i].ID)
 		}
 		t.loaded = true
 	}

@@ -366,7 +366,7 @@ func (s *session) landed(f *flight) error {
 	for _, r := range f.o.results {
 		id, _ := replies[r.cmd].(string)
 		if r.t.loaded {
-			r.t.remember(r.id, id, int(e.opts.ResultsMaxLen))
+			r.t.recent.add(r.id, id)
 		}
 	}
 	s.lastCommit = f.began // the lease was renewed no earlier

@@ -76,28 +76,9 @@ type traderState struct {
 	appendResult []any
 
 	// The order ids of this trader's latest results, to answer a retried order with its
-	// first result: seen maps an id to its result's entry id; ring holds the ids of the
-	// last ResultsMaxLen results ("" for a harvest or a repeated answer), which are all
-	// still in results:<trader>.
-	loaded  bool
-	seen    map[string]string
-	ring    []string
-	ringPos int
-}
-
-func (t *traderState) remember(id, entryID string, capacity int) {
-	if len(t.ring) < capacity {
-		t.ring = append(t.ring, id)
-	} else {
-		if old := t.ring[t.ringPos]; old != "" {
-			delete(t.seen, old)
-		}
-		t.ring[t.ringPos] = id
-		t.ringPos = (t.ringPos + 1) % capacity
-	}
-	if id != "" {
-		t.seen[id] = entryID
-	}
+	// first result; loaded once read from results:<trader> in this session.
+	loaded bool
+	recent *recentIDs
 }
 
 // lead restores the market and applies orders until ctx ends, the lease is lost or Redis
@@ -355,7 +336,7 @@ func (s *session) refreshTraders(ctx context.Context) error {
 			e.metrics.invalid.WithLabelValues("traders").Inc()
 		}
 		key, results := e.keys.Orders(name), e.keys.Results(name)
-		t := &traderState{name: name, team: info.Team, registration: v, ordersKey: key, results: results, seen: map[string]string{},
+		t := &traderState{name: name, team: info.Team, registration: v, ordersKey: key, results: results, recent: newRecentIDs(int(e.opts.ResultsMaxLen)),
 			appendResult: []any{"XADD", results, "*"}}
 		s.traders[name], s.byStream[key] = t, t
 		if s.m.AddTrader(name) {
