@@ -128,7 +128,8 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 		return false, nil
 	}
 	if len(msgs) == 0 {
-		// Trimmed by someone else than the engine: the first result is gone.
+		// Trimmed by someone else than the engine: the first result is gone. (A new id
+		// with the hash of the id it was would be refused too: one chance in 2^64.)
 		s.out.result(t, "", rules.Result{Trader: t.name, ID: id, Status: rules.StatusInvalid,
 			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
 			Tick:   s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
