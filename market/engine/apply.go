@@ -54,17 +54,10 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 	return nil
 }
 
-// entryMs is the millisecond part of a stream entry id.
+// entryMs is the millisecond part of a stream entry id (0 when it is none).
 func entryMs(id string) int64 {
-	var ms int64
-	for i := 0; i < len(id) && id[i] != '-'; i++ {
-		c := id[i]
-		if c < '0' || c > '9' {
-			return 0
-		}
-		ms = ms*10 + int64(c-'0')
-	}
-	return ms
+	e, _ := parseStreamID(id)
+	return int64(e.ms)
 }
 
 // applyOrder applies one order, or answers a retried order id with its first result.
@@ -95,7 +88,7 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 	}
 	res := s.m.Apply(o)
 	s.out.journal = protocol.AppendJournalOrder(s.out.journal, o, res.Status)
-	s.out.result(t, rememberedID(o.ID, msg), res, msg.ID)
+	s.out.result(t, rememberedID(o.ID, msg.ID), res, msg.ID)
 	s.markDirty(t)
 	s.count(res.Status)
 	if res.Plantation != nil {
@@ -109,8 +102,8 @@ func (s *session) applyOrder(ctx context.Context, t *traderState, msg redis.XMes
 
 // rememberedID is the id of an order to remember for retries: none for an order without an
 // id of its own, which goes by its entry id, and no later order has that.
-func rememberedID(id string, msg redis.XMessage) string {
-	if _, own := msg.Values[protocol.FieldID]; !own {
+func rememberedID(id, orderEntry string) string {
+	if id == orderEntry {
 		return ""
 	}
 	return id
@@ -124,9 +117,6 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 	if err != nil {
 		return false, fmt.Errorf("read the first result of order %s of trader %s: %w", id, t.name, err)
 	}
-	if len(msgs) > 0 && msgs[0].Values[protocol.FieldID] != id {
-		return false, nil
-	}
 	if len(msgs) == 0 {
 		// Trimmed by someone else than the engine: the first result is gone. (A new id
 		// with the hash of the id it was would be refused too: one chance in 2^64.)
@@ -134,6 +124,9 @@ func (s *session) repeatCommitted(ctx context.Context, t *traderState, id, entry
 			Reason: "order id " + id + " was used before and its result is no longer kept: use a new id",
 			Tick:   s.m.LastTick().Seq, Price: s.m.LastTick().Price}, "")
 		return true, nil
+	}
+	if msgs[0].Values[protocol.FieldID] != id {
+		return false, nil
 	}
 	s.out.rawResult(t, msgs[0].Values)
 	s.countRepeated()
@@ -202,8 +195,9 @@ func (s *session) loadSeenOf(ctx context.Context, load []*traderState) error {
 		for i := len(msgs) - 1; i >= 0; i-- {
 			v := msgs[i].Values
 			id, _ := v[protocol.FieldID].(string)
-			if ids[id] || v[protocol.FieldKind] == rules.KindHarvest.String() || v[protocol.FieldOrder] == id {
-				id = "" // a repeat, a harvest, or an order without an id of its own
+			order, _ := v[protocol.FieldOrder].(string)
+			if id = rememberedID(id, order); ids[id] || v[protocol.FieldKind] == rules.KindHarvest.String() {
+				id = "" // a repeat or a harvest
 			}
 			ids[id] = true
 			t.recent.add(id, msgs[i].ID)

@@ -25,7 +25,7 @@ type recentIDs struct {
 	next     int
 	byHash   map[uint64]int32 // an id's hash → its slot
 	overflow map[string]int32 // an id → its slot, when another id holds its hash
-	hash     func(id string) uint64
+	seed     maphash.Seed
 }
 
 // recentSlot is one of the latest results.
@@ -47,9 +47,7 @@ const (
 var idHash = maphash.String
 
 func newRecentIDs(capacity int) *recentIDs {
-	seed := maphash.MakeSeed()
-	return &recentIDs{capacity: max(capacity, 1), byHash: map[uint64]int32{},
-		hash: func(id string) uint64 { return idHash(seed, id) }}
+	return &recentIDs{capacity: max(capacity, 1), byHash: map[uint64]int32{}, seed: maphash.MakeSeed()}
 }
 
 // add remembers the trader's next result: its order id ("" for none to remember) and its
@@ -67,7 +65,7 @@ func (r *recentIDs) add(id, entry string) {
 		r.slots[i] = recentSlot{}
 		return
 	}
-	h := r.hash(id)
+	h := idHash(r.seed, id)
 	if _, taken := r.byHash[h]; !taken {
 		r.byHash[h] = int32(i)
 		r.slots[i] = recentSlot{hash: h, entry: e, kept: keptByHash}
@@ -98,7 +96,7 @@ func (r *recentIDs) forget(i int) {
 func (r *recentIDs) lookup(id string) (string, bool) {
 	i, ok := r.overflow[id]
 	if !ok {
-		if i, ok = r.byHash[r.hash(id)]; !ok {
+		if i, ok = r.byHash[idHash(r.seed, id)]; !ok {
 			return "", false
 		}
 	}
@@ -115,7 +113,10 @@ func parseStreamID(s string) (streamID, bool) {
 	}
 	m, err1 := strconv.ParseUint(ms, 10, 64)
 	q, err2 := strconv.ParseUint(seq, 10, 64)
-	return streamID{m, q}, err1 == nil && err2 == nil
+	if err1 != nil || err2 != nil {
+		return streamID{}, false
+	}
+	return streamID{m, q}, true
 }
 
 func (id streamID) String() string {
