@@ -290,7 +290,6 @@ func BenchmarkEngineLatency(b *testing.B) {
 	stats(total)
 	engine.report(b, rdb, used, total)
 
-	late, inStalls := stalls(slices.Concat(got.sentAt...), slices.Concat(got.lats...), 3*time.Millisecond, 10*time.Millisecond)
 	lat := slices.Concat(got.lats...)
 	p50, p99 := percentiles(lat)
 	w50, w99 := percentiles(slices.Concat(got.written...))
@@ -308,15 +307,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (the result appended by Redis: p50 %v, p99 %v, in milliseconds of the clock from the one the order was sent in); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
 		len(names), rate, p50, p99, len(lat), w50, w99, r50, r99)
-	rawLate, rawInStalls := stalls(slices.Concat(raw.sentAt...), slices.Concat(raw.lats...), 3*time.Millisecond, 10*time.Millisecond)
-	b.Logf("over 3 ms: %s; through Redis alone: %s", lateOrders(late, len(lat), inStalls), lateOrders(rawLate, total, rawInStalls))
-}
-
-// lateOrders says how many of all orders were late, and which share of them came in
-// bursts (a stall or a backlog of the engine, Redis or the machine) rather than one by one.
-func lateOrders(late, all int, inStalls float64) string {
-	return fmt.Sprintf("%d orders (%.2f %%), %.0f %% of them in 10-ms windows in which most orders were late",
-		late, 100*float64(late)/float64(all), 100*inStalls)
+	b.Logf("over 3 ms: %s; through Redis alone: %s", got.late(3*time.Millisecond), raw.late(3*time.Millisecond))
 }
 
 // latencies are what the traders of offer measured, one slice per trader.
@@ -400,6 +391,15 @@ func offer(b *testing.B, load *redis.Client, traders, rate, total int, streams f
 		b.Fatalf("only %d of %d answers arrived in 30s", received.Load(), total)
 	}
 	return l
+}
+
+// late says how many orders took over limit, and which share of them came in bursts (a
+// stall or a backlog of the engine, Redis or the machine) rather than one by one.
+func (l *latencies) late(limit time.Duration) string {
+	lat := slices.Concat(l.lats...)
+	n, inStalls := stalls(slices.Concat(l.sentAt...), lat, limit, 10*time.Millisecond)
+	return fmt.Sprintf("%d orders (%.2f %%), %.0f %% of them in 10-ms windows in which most orders were late",
+		n, 100*float64(n)/float64(len(lat)), 100*inStalls)
 }
 
 // stalls counts the orders whose latency is over limit, and tells which share of them
