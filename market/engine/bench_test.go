@@ -259,21 +259,28 @@ func BenchmarkEngineThroughput(b *testing.B) {
 // Before the engine starts, the same load goes through Redis alone: every trader follows
 // its own orders, so an order passes through Redis once, where the engine's answer passes
 // through it twice. That is what this machine and Redis give at this load, in the same run.
+//
+// Each load is measured after a warm-up of half a second at the same rate, whose figures
+// are logged on their own: the first orders of a run meet what happens once, the load's
+// connections being opened and the engine reading each trader's latest results.
 func BenchmarkEngineLatency(b *testing.B) {
 	bin := monkonomy(b)
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := traderNames(*benchTraders)
-	rate, seconds := *benchRate, 3
-	total := rate * seconds
+	rate := *benchRate
+	l := loadShape{traders: len(names), rate: rate, warm: rate / 2, total: 3 * rate}
+	total := l.total
 	k := testMarket.Keys()
 
 	rawKeys := make([]string, len(names))
 	for i, name := range names {
 		rawKeys[i] = "raw:" + k.Orders(name)
 	}
-	rawStats := commandStats(b, rdb, "Redis alone")
-	raw := offer(b, load, len(names), rate, total, func(i int) (string, string) { return rawKeys[i], rawKeys[i] })
+	var rawStats func(int)
+	raw := offer(b, load, l, func(i int) (string, string) { return rawKeys[i], rawKeys[i] }, func() {
+		rawStats = commandStats(b, rdb, "Redis alone")
+	})
 	rawStats(total)
 	if err := rdb.Del(context.Background(), rawKeys...).Err(); err != nil {
 		b.Fatal(err)
@@ -281,10 +288,16 @@ func BenchmarkEngineLatency(b *testing.B) {
 
 	register(b, rdb, names...)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
-	b.ResetTimer()
-	stats := commandStats(b, rdb, "the engine")
-	cpu, used := cpuNow(b, load), engine.usage(b, rdb)
-	got := offer(b, load, len(names), rate, total, func(i int) (string, string) { return k.Orders(names[i]), k.Results(names[i]) })
+	var (
+		stats func(int)
+		cpu   cpuUse
+		used  engineUsage
+	)
+	got := offer(b, load, l, func(i int) (string, string) { return k.Orders(names[i]), k.Results(names[i]) }, func() {
+		b.ResetTimer()
+		stats = commandStats(b, rdb, "the engine")
+		cpu, used = cpuNow(b, load), engine.usage(b, rdb)
+	})
 	b.StopTimer()
 	reportCPU(b, load, cpu, total)
 	stats(total)
@@ -308,26 +321,37 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (the result appended by Redis: p50 %v, p99 %v, in milliseconds of the clock from the one the order was sent in); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
 		len(names), rate, p50, p99, len(lat), w50, w99, r50, r99)
 	b.Logf("over 3 ms: %s; through Redis alone: %s", got.late(3*time.Millisecond), raw.late(3*time.Millisecond))
+	wp50, wp99 := percentiles(slices.Concat(got.warm...))
+	wr50, wr99 := percentiles(slices.Concat(raw.warm...))
+	b.Logf("the warm-up's %d orders before them, not counted above: p50 %v, p99 %v; through Redis alone: p50 %v, p99 %v",
+		l.warm, wp50, wp99, wr50, wr99)
 }
+
+// loadShape is a load offer sends: warm orders, then total orders measured, at rate orders
+// per second, from traders traders.
+type loadShape struct{ traders, rate, warm, total int }
 
 // latencies are what the traders of offer measured, one slice per trader.
 type latencies struct {
 	lats    [][]time.Duration // from sending an order to reading its answer
 	sentAt  [][]int64         // when each order of lats was sent, in ns
 	written [][]time.Duration // from sending an order to Redis appending its answer, in whole milliseconds of the clock
+	warm    [][]time.Duration // lats of the warm-up's orders
 }
 
-// offer sends total orders at rate orders per second, each to the orders stream of the
-// next of the traders in turn, and returns once every trader has read the answers to its orders
-// from its answers stream, following it with a blocking XREAD. An answer is an entry
-// whose id field is its order's: the order itself, or the engine's result of it. The
-// streams of the i-th trader are streams(i).
-func offer(b *testing.B, load *redis.Client, traders, rate, total int, streams func(i int) (orders, answers string)) *latencies {
+// offer sends the orders of a load, each to the orders stream of the next of the traders
+// in turn, and returns once every trader has read the answers to its orders from its
+// answers stream, following it with a blocking XREAD. An answer is an entry whose id field
+// is its order's: the order itself, or the engine's result of it. The streams of the i-th
+// trader are streams(i). It calls measure as it sends the first order measured, after the
+// warm-up.
+func offer(b *testing.B, load *redis.Client, shape loadShape, streams func(i int) (orders, answers string), measure func()) *latencies {
 	ctx, cancel := context.WithCancel(context.Background())
 	var received atomic.Int64
 	all := make(chan struct{})
+	traders, total := shape.traders, shape.warm+shape.total
 	l := &latencies{lats: make([][]time.Duration, traders), sentAt: make([][]int64, traders),
-		written: make([][]time.Duration, traders)}
+		written: make([][]time.Duration, traders), warm: make([][]time.Duration, traders)}
 	var receivers sync.WaitGroup
 	// The receivers stop before the caller reads what they measured.
 	defer receivers.Wait()
@@ -346,8 +370,14 @@ func offer(b *testing.B, load *redis.Client, traders, rate, total int, streams f
 					for _, m := range st.Messages {
 						last = m.ID
 						id, _ := m.Values[protocol.FieldID].(string)
-						_, sent, ok := strings.Cut(id, "-")
-						if ns, err := strconv.ParseInt(sent, 10, 64); ok && err == nil {
+						seq, sent, ok := strings.Cut(id, "-")
+						ns, err := strconv.ParseInt(sent, 10, 64)
+						if !ok || err != nil {
+							continue
+						}
+						if n, _ := strconv.Atoi(seq); n < shape.warm {
+							l.warm[i] = append(l.warm[i], now.Sub(time.Unix(0, ns)))
+						} else {
 							l.lats[i] = append(l.lats[i], now.Sub(time.Unix(0, ns)))
 							l.sentAt[i] = append(l.sentAt[i], ns)
 							// The entry id holds the millisecond Redis appended it in: subtracted from
@@ -374,7 +404,10 @@ func offer(b *testing.B, load *redis.Client, traders, rate, total int, streams f
 	p := load.Pipeline()
 	for sent < total {
 		<-tick.C
-		due := min(int(time.Since(started).Seconds()*float64(rate)), total)
+		due := min(int(time.Since(started).Seconds()*float64(shape.rate)), total)
+		if sent <= shape.warm && shape.warm < due {
+			measure()
+		}
 		now := time.Now().UnixNano()
 		for ; sent < due; sent++ {
 			orders, _ := streams(sent % traders)
