@@ -268,9 +268,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := traderNames(*benchTraders)
-	rate := *benchRate
-	l := loadShape{traders: len(names), rate: rate, warm: rate / 2, total: 3 * rate}
-	total := l.total
+	l := loadShape{traders: len(names), rate: *benchRate, warm: *benchRate / 2, total: 3 * *benchRate}
 	k := testMarket.Keys()
 
 	rawKeys := make([]string, len(names))
@@ -281,7 +279,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	raw := offer(b, load, l, func(i int) (string, string) { return rawKeys[i], rawKeys[i] }, func() {
 		rawStats = commandStats(b, rdb, "Redis alone")
 	})
-	rawStats(total)
+	rawStats(l.total)
 	if err := rdb.Del(context.Background(), rawKeys...).Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -299,9 +297,9 @@ func BenchmarkEngineLatency(b *testing.B) {
 		cpu, used = cpuNow(b, load), engine.usage(b, rdb)
 	})
 	b.StopTimer()
-	reportCPU(b, load, cpu, total)
-	stats(total)
-	engine.report(b, rdb, used, total)
+	reportCPU(b, load, cpu, l.total)
+	stats(l.total)
+	engine.report(b, rdb, used, l.total)
 
 	lat := slices.Concat(got.lats...)
 	p50, p99 := percentiles(lat)
@@ -319,7 +317,7 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.ReportMetric(float64(p99)/float64(r99), "p99-x-redis-alone")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (the result appended by Redis: p50 %v, p99 %v, in milliseconds of the clock from the one the order was sent in); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
-		len(names), rate, p50, p99, len(lat), w50, w99, r50, r99)
+		len(names), l.rate, p50, p99, len(lat), w50, w99, r50, r99)
 	b.Logf("over 3 ms: %s; through Redis alone: %s", got.late(3*time.Millisecond), raw.late(3*time.Millisecond))
 	wp50, wp99 := percentiles(slices.Concat(got.warm...))
 	wr50, wr99 := percentiles(slices.Concat(raw.warm...))
