@@ -54,6 +54,11 @@ type Options struct {
 	// many results of each trader the engine remembers to answer a retried order id with
 	// its first result. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
+	// DoorbellStreams is how many streams to read (the traders' orders streams and the
+	// inbox) from which the engine, once it has caught up, waits for orders on a doorbell,
+	// Redis's messages naming the streams that changed, instead of a blocking XREAD of every
+	// stream, whose cost to Redis grows with the room (see doorbell). [200]
+	DoorbellStreams int64
 	// Owner names this engine in the lease; it defaults to the host name, process id
 	// and a random suffix.
 	Owner string
@@ -81,6 +86,7 @@ func (o *Options) setDefaults() error {
 	def(&o.TicksMaxLen, 100_000)
 	def(&o.ResultsMaxLen, 2000)
 	def(&o.GibbsMaxLen, 10_000)
+	def(&o.DoorbellStreams, 200)
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 5 * time.Second
 	}

@@ -16,6 +16,7 @@ type metrics struct {
 	apply     prometheus.Histogram
 	lag       prometheus.Gauge
 	leader    prometheus.Gauge
+	doorbell  prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -35,8 +36,10 @@ func newMetrics() *metrics {
 			Name: "order_lag_seconds", Help: "Age of the oldest order of the latest batch when it was read."}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "monkonomy", Subsystem: "engine",
 			Name: "leader", Help: "1 while this engine holds the market's lease."}),
+		doorbell: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "monkonomy", Subsystem: "engine",
+			Name: "doorbell", Help: "1 while the engine waits for orders on Redis's invalidations of the orders streams (CLIENT TRACKING BCAST), 0 while it waits with XREAD BLOCK."}),
 	}
-	m.registry.MustRegister(m.ticks, m.orders, m.invalid, m.batchSize, m.apply, m.lag, m.leader,
+	m.registry.MustRegister(m.ticks, m.orders, m.invalid, m.batchSize, m.apply, m.lag, m.leader, m.doorbell,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

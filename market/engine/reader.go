@@ -33,13 +33,15 @@ type reader struct {
 	// The streams and ids of the XREAD, STREAMS key... id..., kept between reads: a read of
 	// a hundred streams has two hundred of them, and only the ids of streams that gave
 	// entries change. They are made again when the streams to read change.
-	keys    *[]string      // the streams they are made for
-	streams []any          // STREAMS key... id...
-	ids     map[string]int // stream key → index of its id in streams
-	count   int64
-	args    []any           // the arguments of the read under way
-	then    []any           // the arguments of the read that follows a blocking one
-	pipe    redis.Pipeliner // for a blocking read and the one that follows it
+	keys      *[]string      // the streams they are made for
+	streams   []any          // STREAMS key... id...
+	ids       map[string]int // stream key → index of its id in streams
+	count     int64
+	args      []any           // the arguments of the read under way
+	then      []any           // the arguments of the read that follows a blocking one
+	pipe      redis.Pipeliner // for a blocking read and the one that follows it
+	bell      *doorbell       // when it works, what the reader waits for instead of a blocking read
+	bellTried bool            // the reader opened a doorbell, or Redis refused it
 }
 
 // read reads new orders of every registered trader and the inbox, waiting up to block for
@@ -52,20 +54,23 @@ type reader struct {
 // pipeline) land in others. Redis runs the second read once it has answered the first and
 // finished what it was doing, so it holds them too, and the first's orders: its answer is
 // the batch. Reading them with a read of their own would cost a round trip more.
+//
+// From Options.DoorbellStreams streams on, the reader opens a doorbell (see doorbell): while
+// it works, a read that waits waits for it instead, and reads the streams it names.
 func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
-	if keys := r.s.streams.Load(); keys != r.keys {
-		r.keys = keys
-		r.count = r.s.readCount(len(*keys))
-		r.streams = make([]any, 0, 1+2*len(*keys))
-		r.streams = append(r.streams, "streams")
-		for _, key := range *keys {
-			r.streams = append(r.streams, key)
+	fresh := r.prepare()
+	if fresh && !r.bellTried && int64(len(*r.keys)) >= r.s.e.opts.DoorbellStreams {
+		r.openBell(ctx)
+	}
+	if r.bell != nil {
+		if err := r.bell.broken(); err != nil {
+			r.s.e.log.Info("Stopped waiting for orders on the doorbell; waiting with XREAD BLOCK", "err", err)
+			r.closeBell()
 		}
-		r.ids = make(map[string]int, len(*keys))
-		for _, key := range *keys {
-			r.ids[key] = len(r.streams)
-			r.streams = append(r.streams, cmp.Or(r.pos[key], "0"))
-		}
+	}
+	if block >= 0 && r.bell != nil {
+		// The doorbell may have rung for a new trader's stream before the reader read it.
+		return r.readRung(ctx, block, fresh)
 	}
 	r.args = r.xread(r.args[:0], block)
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
@@ -85,6 +90,62 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 			cmd = then
 		}
 	}
+	return r.took(cmd, waited)
+}
+
+// readRung waits up to block for the doorbell to ring, then reads the streams that changed
+// without waiting; or every stream, when none rang, or at once when all is true.
+func (r *reader) readRung(ctx context.Context, block time.Duration, all bool) *readBatch {
+	var (
+		changed map[string]struct{}
+		rang    = true
+	)
+	if !all {
+		changed, all, rang = r.bell.wait(ctx, block)
+	}
+	switch {
+	case !rang || all:
+		r.args = r.xread(r.args[:0], -1)
+	default:
+		r.args = r.xreadOf(r.args[:0], changed)
+		if len(r.args) == 0 {
+			// None of the streams read changed: a trader not yet registered, say.
+			return &readBatch{read: r.s.e.clk.Now(), waited: true}
+		}
+	}
+	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
+	_ = r.s.e.rdb.Process(ctx, cmd)
+	b := r.took(cmd, true)
+	if !rang && len(b.streams) > 0 && ctx.Err() == nil {
+		r.bell.missed()
+	}
+	return b
+}
+
+// prepare makes the arguments of the reads again when the streams to read changed, and
+// says whether they did.
+func (r *reader) prepare() bool {
+	keys := r.s.streams.Load()
+	if keys == r.keys {
+		return false
+	}
+	r.keys = keys
+	r.count = r.s.readCount(len(*keys))
+	r.streams = make([]any, 0, 1+2*len(*keys))
+	r.streams = append(r.streams, "streams")
+	for _, key := range *keys {
+		r.streams = append(r.streams, key)
+	}
+	r.ids = make(map[string]int, len(*keys))
+	for _, key := range *keys {
+		r.ids[key] = len(r.streams)
+		r.streams = append(r.streams, cmp.Or(r.pos[key], "0"))
+	}
+	return true
+}
+
+// took makes a batch of what a read returned, and moves the read's ids past it.
+func (r *reader) took(cmd *redis.XStreamSliceCmd, waited bool) *readBatch {
 	res, err := cmd.Result()
 	b := &readBatch{streams: res, read: r.s.e.clk.Now(), waited: waited}
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -115,6 +176,27 @@ func (r *reader) xread(args []any, block time.Duration) []any {
 	return append(args, r.streams...)
 }
 
+// xreadOf appends to args an XREAD, without waiting, of those of the given streams that the
+// reader reads, after the last entry it read of each; it appends nothing when it reads none.
+func (r *reader) xreadOf(args []any, streams map[string]struct{}) []any {
+	start := len(args)
+	args = append(args, "xread", "count", r.count, "streams")
+	keys := len(args)
+	for key := range streams {
+		if _, ok := r.ids[key]; ok {
+			args = append(args, key)
+		}
+	}
+	n := len(args) - keys
+	if n == 0 {
+		return args[:start]
+	}
+	for _, key := range args[keys : keys+n] {
+		args = append(args, r.streams[r.ids[key.(string)]])
+	}
+	return args
+}
+
 // readCount is how many orders a read takes from each of n streams: BatchSize in all,
 // and at least a few from each.
 func (s *session) readCount(n int) int64 { return max(s.e.opts.BatchSize/int64(n), 32) }
@@ -131,6 +213,7 @@ func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *read
 	e := r.s.e
 	block := min(max(e.cfg.TickInterval/2, 10*time.Millisecond), 100*time.Millisecond)
 	busy := false
+	defer r.closeBell()
 	for {
 		select {
 		case <-want:
@@ -160,6 +243,29 @@ func (r *reader) run(ctx context.Context, want <-chan struct{}, out chan<- *read
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// openBell opens the doorbell of the market's orders streams and inbox, unless Redis
+// refuses it: then the reader waits with XREAD BLOCK. It opens one per session at most.
+func (r *reader) openBell(ctx context.Context) {
+	e := r.s.e
+	r.bellTried = true
+	bell, err := openDoorbell(ctx, e.rdb, e.keys.Orders(""), e.keys.Inbox())
+	if err != nil {
+		e.log.Info("Waiting for orders with XREAD BLOCK: Redis refused the doorbell", "err", err)
+		return
+	}
+	r.bell = bell
+	e.metrics.doorbell.Set(1)
+	e.log.Info("Waiting for orders on the doorbell", "streams", len(*r.keys))
+}
+
+func (r *reader) closeBell() {
+	if r.bell != nil {
+		r.bell.close()
+		r.bell = nil
+		r.s.e.metrics.doorbell.Set(0)
 	}
 }
 
