@@ -54,6 +54,8 @@ func openDoorbell(ctx context.Context, rdb *redis.Client, prefixes ...string) (*
 	// PubSub does not hand over; to a RESP2 one, as messages of the invalidation channel.
 	opt.Protocol = 2
 	opt.MaintNotificationsConfig = nil
+	// The subscription has a connection of its own; the pool holds the tracking one.
+	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
 	var subID atomic.Int64
 	onConnect := opt.OnConnect
 	opt.OnConnect = func(ctx context.Context, cn *redis.Conn) error {

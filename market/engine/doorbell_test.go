@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/monkonomy/monkonomy/internal/testredis"
 	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -19,7 +20,7 @@ import (
 // Redis while it waits, and orders sent one at a time ring it. The doorbell breaks when
 // Redis stays silent about an order the engine finds, so it still works after them.
 func TestEngineWaitsOnItsDoorbell(t *testing.T) {
-	_, rdb := newRedis(t)
+	_, rdb := newRedis(t, testredis.WithPassword("doorbell-secret"))
 	register(t, rdb, "alice")
 	e := startEngine(t, rdb, steadySettings(100*time.Millisecond), func(o *Options) { o.DoorbellStreams = 3 })
 	testutil.Eventually(t, 10*time.Second, "the engine to lead, waiting with XREAD BLOCK", func() bool {
