@@ -43,7 +43,6 @@ type doorbell struct {
 
 	mu      sync.Mutex
 	changed map[string]struct{}
-	all     bool // Redis said every key may have changed (FLUSHALL, FLUSHDB)
 }
 
 // openDoorbell connects the doorbell of the keys with the given prefixes, on the Redis of
@@ -95,8 +94,8 @@ func (b *doorbell) listen(ctx context.Context) {
 	for {
 		m, err := b.ps.Receive(ctx)
 		if err != nil {
-			// A FLUSHALL's message names no key, which go-redis cannot read: a market whose
-			// keys are flushed restarts from nothing anyway.
+			// Besides a failed connection: a FLUSHALL's message names no key, which go-redis
+			// cannot read. A market whose keys are flushed restarts from nothing anyway.
 			b.fail(err)
 			return
 		}
@@ -108,7 +107,6 @@ func (b *doorbell) listen(ctx context.Context) {
 		for _, k := range msg.PayloadSlice {
 			b.changed[k] = struct{}{}
 		}
-		b.all = b.all || msg.PayloadSlice == nil
 		b.mu.Unlock()
 		select {
 		case b.rang <- struct{}{}:
@@ -118,25 +116,24 @@ func (b *doorbell) listen(ctx context.Context) {
 }
 
 // wait waits up to block for the doorbell to ring, and returns the keys that changed since
-// the last ring it returned, or all when Redis did not say which. It returns rang false when
-// no ring came, or the doorbell broke.
-func (b *doorbell) wait(ctx context.Context, block time.Duration) (changed map[string]struct{}, all, rang bool) {
+// the last ring it returned. It returns rang false when no ring came, or the doorbell broke.
+func (b *doorbell) wait(ctx context.Context, block time.Duration) (changed map[string]struct{}, rang bool) {
 	t := time.NewTimer(block)
 	defer t.Stop()
 	select {
 	case <-b.rang:
 	case <-t.C:
-		return nil, false, false
+		return nil, false
 	case <-b.gone:
-		return nil, false, false
+		return nil, false
 	case <-ctx.Done():
-		return nil, false, false
+		return nil, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	changed, all = b.changed, b.all
-	b.changed, b.all = make(map[string]struct{}, len(changed)), false
-	return changed, all, true
+	changed = b.changed
+	b.changed = make(map[string]struct{}, len(changed))
+	return changed, true
 }
 
 // missed is called when a read of every stream, after no ring came for a whole wait, found

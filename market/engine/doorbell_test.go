@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
@@ -26,12 +26,12 @@ func TestEngineWaitsOnItsDoorbell(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "the engine to lead, waiting with XREAD BLOCK", func() bool {
 		return e.Leading() && redisInfo(t, rdb, "clients")["blocked_clients"] == "1"
 	})
-	if testGauge(e.metrics.doorbell) != 0 {
+	if promtest.ToFloat64(e.metrics.doorbell) != 0 {
 		t.Error("the engine opened its doorbell for 2 streams (alice's and the inbox), want 3")
 	}
 	register(t, rdb, "bob")
 	testutil.Eventually(t, 10*time.Second, "the engine to wait on its doorbell", func() bool {
-		return testGauge(e.metrics.doorbell) == 1
+		return promtest.ToFloat64(e.metrics.doorbell) == 1
 	})
 	time.Sleep(100 * time.Millisecond) // the reader waits
 	if n := redisInfo(t, rdb, "clients")["blocked_clients"]; n != "0" {
@@ -44,7 +44,7 @@ func TestEngineWaitsOnItsDoorbell(t *testing.T) {
 			resultOf(t, rdb, name, id)
 		}
 	}
-	if testGauge(e.metrics.doorbell) != 1 {
+	if promtest.ToFloat64(e.metrics.doorbell) != 1 {
 		t.Error("the doorbell broke: the engine found orders it did not ring for")
 	}
 	audit(t, rdb)
@@ -79,7 +79,7 @@ func TestEngineWithABrokenDoorbell(t *testing.T) {
 			register(t, rdb, "alice")
 			e := startEngine(t, rdb, steadySettings(time.Hour), func(o *Options) { o.DoorbellStreams = 1 })
 			testutil.Eventually(t, 10*time.Second, "the engine to lead, waiting on its doorbell", func() bool {
-				return e.Leading() && testGauge(e.metrics.doorbell) == 1
+				return e.Leading() && promtest.ToFloat64(e.metrics.doorbell) == 1
 			})
 			send(t, rdb, "alice", rules.Order{ID: "before", Kind: rules.KindFeed, Qty: 1})
 			resultOf(t, rdb, "alice", "before")
@@ -92,7 +92,7 @@ func TestEngineWithABrokenDoorbell(t *testing.T) {
 				resultOf(t, rdb, "alice", "after"+itoa(i))
 			}
 			testutil.Eventually(t, 10*time.Second, "the engine to stop using its doorbell", func() bool {
-				return testGauge(e.metrics.doorbell) == 0
+				return promtest.ToFloat64(e.metrics.doorbell) == 0
 			})
 			testutil.Eventually(t, 10*time.Second, "the engine to wait with XREAD BLOCK", func() bool {
 				return redisInfo(t, rdb, "clients")["blocked_clients"] == "1"
@@ -120,18 +120,11 @@ func TestEngineOnARedisWithoutTracking(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "the engine to wait with XREAD BLOCK", func() bool {
 		return redisInfo(t, rdb, "clients")["blocked_clients"] == "1"
 	})
-	if testGauge(e.metrics.doorbell) != 0 {
+	if promtest.ToFloat64(e.metrics.doorbell) != 0 {
 		t.Error("the doorbell gauge says 1 on a Redis that refuses CLIENT TRACKING")
 	}
 	send(t, rdb, "alice", rules.Order{ID: "o1", Kind: rules.KindFeed, Qty: 1})
 	resultOf(t, rdb, "alice", "o1")
-}
-
-// testGauge reads a gauge's value.
-func testGauge(g interface{ Write(*dto.Metric) error }) float64 {
-	var m dto.Metric
-	_ = g.Write(&m)
-	return m.GetGauge().GetValue()
 }
 
 // clientFields are the fields of a line of CLIENT LIST, as name: value.

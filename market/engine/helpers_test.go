@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
@@ -329,13 +328,6 @@ type redisXAdd struct {
 
 func (x redisXAdd) args() *redis.XAddArgs {
 	return &redis.XAddArgs{Stream: testMarket.Keys().Orders(x.trader), Values: protocol.AppendOrder(nil, x.o)}
-}
-
-// testCount reads a counter's value.
-func testCount(c interface{ Write(*dto.Metric) error }) float64 {
-	var m dto.Metric
-	_ = c.Write(&m)
-	return m.GetCounter().GetValue()
 }
 
 // redisXAddRaw is an entry of any stream as XADD arguments.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/rules"
 )
@@ -59,12 +61,12 @@ func TestMalformedInputIsAnsweredAndNeverStopsTheEngine(t *testing.T) {
 		t.Error("a trader with an invalid name got an account")
 	}
 	testutil.Eventually(t, 10*time.Second, "the inbox junk to be counted", func() bool {
-		return testCount(e.metrics.invalid.WithLabelValues("inbox")) == 2
+		return promtest.ToFloat64(e.metrics.invalid.WithLabelValues("inbox")) == 2
 	})
-	if n := testCount(e.metrics.invalid.WithLabelValues("orders")); n < 6 {
+	if n := promtest.ToFloat64(e.metrics.invalid.WithLabelValues("orders")); n < 6 {
 		t.Errorf("invalid orders counted: %v, want at least 6", n)
 	}
-	if n := testCount(e.metrics.invalid.WithLabelValues("traders")); n < 1 {
+	if n := promtest.ToFloat64(e.metrics.invalid.WithLabelValues("traders")); n < 1 {
 		t.Errorf("invalid traders counted: %v", n)
 	}
 	tick := lastTick(t, rdb).Seq

@@ -96,15 +96,13 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 // readRung waits up to block for the doorbell to ring, then reads the streams that changed
 // without waiting; or every stream, when none rang, or at once when all is true.
 func (r *reader) readRung(ctx context.Context, block time.Duration, all bool) *readBatch {
-	var (
-		changed map[string]struct{}
-		rang    = true
-	)
+	var changed map[string]struct{}
+	rang := true
 	if !all {
-		changed, all, rang = r.bell.wait(ctx, block)
+		changed, rang = r.bell.wait(ctx, block)
 	}
 	switch {
-	case !rang || all:
+	case all || !rang:
 		r.args = r.xread(r.args[:0], -1)
 	default:
 		r.args = r.xreadOf(r.args[:0], changed)
