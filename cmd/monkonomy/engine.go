@@ -43,6 +43,13 @@ func (f *marketFlags) open(ctx context.Context) (*redis.Client, protocol.Market,
 	if err != nil {
 		return nil, m, fmt.Errorf("--redis: %w", err)
 	}
+	if opt.Protocol == 0 {
+		// RESP2 unless the URL asks for a protocol (?protocol=3). The engine reads and writes
+		// on connections of its own for a whole session, and go-redis peeks at such a RESP3
+		// connection's socket for push messages before every command: a system call per
+		// read and per batch written, for messages the engine never asks for.
+		opt.Protocol = 2
+	}
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

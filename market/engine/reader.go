@@ -39,7 +39,8 @@ type reader struct {
 	count     int64
 	args      []any           // the arguments of the read under way
 	then      []any           // the arguments of the read that follows a blocking one
-	pipe      redis.Pipeliner // for a blocking read and the one that follows it
+	conn      *redis.Conn     // the reader's own connection, for the whole session
+	pipe      redis.Pipeliner // on conn, for a blocking read and the one that follows it
 	bell      *doorbell       // when it works, what the reader waits for instead of a blocking read
 	bellTried bool            // the reader opened a doorbell, or Redis refused it
 }
@@ -76,7 +77,7 @@ func (r *reader) read(ctx context.Context, block time.Duration) *readBatch {
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
 	waited := false
 	if block < 0 {
-		_ = r.s.e.rdb.Process(ctx, cmd)
+		_ = r.conn.Process(ctx, cmd)
 	} else {
 		r.then = r.xread(r.then[:0], -1)
 		then := redis.NewXStreamSliceCmd(ctx, r.then...)
@@ -112,7 +113,7 @@ func (r *reader) readRung(ctx context.Context, block time.Duration, all bool) *r
 		}
 	}
 	cmd := redis.NewXStreamSliceCmd(ctx, r.args...)
-	_ = r.s.e.rdb.Process(ctx, cmd)
+	_ = r.conn.Process(ctx, cmd)
 	b := r.took(cmd, true)
 	if !rang && len(b.streams) > 0 && ctx.Err() == nil {
 		r.bell.missed()

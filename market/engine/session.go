@@ -128,7 +128,11 @@ func (e *Engine) lead(ctx context.Context, token string) (err error) {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		r := &reader{s: s, pos: maps.Clone(s.cursors), pipe: e.rdb.Pipeline()}
+		// A connection of its own, as the writer's: one taken from the client's pool for
+		// each read would be checked with a system call first, once per batch.
+		conn := e.rdb.Conn()
+		defer conn.Close()
+		r := &reader{s: s, pos: maps.Clone(s.cursors), conn: conn, pipe: conn.Pipeline()}
 		r.run(rctx, want, batches)
 	}()
 	// What the reader read but the loop did not apply is read again after the cursors by
