@@ -19,7 +19,7 @@ exits with an error. Run it while the market is closed or its engine stopped.`,
 		Example: `  monkonomy audit --redis redis://127.0.0.1:6379 --market default/demo`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rdb, market, err := mf.open(cmd.Context())
+			rdb, market, err := mf.open(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}

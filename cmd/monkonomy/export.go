@@ -22,7 +22,7 @@ gibbs.jsonl.`,
 		Example: `  monkonomy export --redis redis://127.0.0.1:6379 --market default/demo --out demo-export`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rdb, market, err := mf.open(cmd.Context())
+			rdb, market, err := mf.open(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
