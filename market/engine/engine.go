@@ -57,7 +57,7 @@ type Options struct {
 	// DoorbellStreams is how many streams to read (the traders' orders streams and the
 	// inbox) from which the engine, once it has caught up, waits for orders on a doorbell,
 	// Redis's messages naming the streams that changed, instead of a blocking XREAD of every
-	// stream, whose cost to Redis grows with the room (see doorbell). [200]
+	// stream, whose cost to Redis grows with the room (see doorbell). [100]
 	DoorbellStreams int64
 	// Owner names this engine in the lease; it defaults to the host name, process id
 	// and a random suffix.
@@ -86,7 +86,7 @@ func (o *Options) setDefaults() error {
 	def(&o.TicksMaxLen, 100_000)
 	def(&o.ResultsMaxLen, 2000)
 	def(&o.GibbsMaxLen, 10_000)
-	def(&o.DoorbellStreams, 200)
+	def(&o.DoorbellStreams, 100)
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 5 * time.Second
 	}
