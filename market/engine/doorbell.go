@@ -42,7 +42,8 @@ type doorbell struct {
 	err   error // why it broke: set before gone is closed
 
 	mu      sync.Mutex
-	changed map[string]struct{}
+	changed map[string]struct{} // filled by the listener
+	taken   map[string]struct{} // what wait returned last, the reader's until it waits again
 }
 
 // openDoorbell connects the doorbell of the keys with the given prefixes, on the Redis of
@@ -69,7 +70,7 @@ func openDoorbell(ctx context.Context, rdb *redis.Client, prefixes ...string) (*
 		return err
 	}
 	b := &doorbell{sub: redis.NewClient(&opt), rang: make(chan struct{}, 1), gone: make(chan struct{}),
-		changed: map[string]struct{}{}}
+		changed: map[string]struct{}{}, taken: map[string]struct{}{}}
 	b.ps = b.sub.Subscribe(ctx, invalidations)
 	if _, err := b.ps.Receive(ctx); err != nil {
 		b.close()
@@ -116,7 +117,8 @@ func (b *doorbell) listen(ctx context.Context) {
 }
 
 // wait waits up to block for the doorbell to ring, and returns the keys that changed since
-// the last ring it returned. It returns rang false when no ring came, or the doorbell broke.
+// the last ring it returned, valid until the next call. It returns rang false when no ring
+// came, or the doorbell broke.
 func (b *doorbell) wait(ctx context.Context, block time.Duration) (changed map[string]struct{}, rang bool) {
 	t := time.NewTimer(block)
 	defer t.Stop()
@@ -131,9 +133,10 @@ func (b *doorbell) wait(ctx context.Context, block time.Duration) (changed map[s
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	changed = b.changed
-	b.changed = make(map[string]struct{}, len(changed))
-	return changed, true
+	// The two sets take turns: once a batch at 100 traders and more.
+	clear(b.taken)
+	b.changed, b.taken = b.taken, b.changed
+	return b.taken, true
 }
 
 // missed is called when a read of every stream, after no ring came for a whole wait, found
