@@ -133,7 +133,7 @@ func (b *doorbell) wait(ctx context.Context, block time.Duration) (changed map[s
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// The two sets take turns: once a batch at 100 traders and more.
+	// The two sets take turns, so that a ring, once a batch, makes no new map.
 	clear(b.taken)
 	b.changed, b.taken = b.taken, b.changed
 	return b.taken, true

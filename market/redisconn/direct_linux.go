@@ -68,12 +68,18 @@ func (c *directConn) Read(b []byte) (int, error) {
 		errno syscall.Errno
 	)
 	if err := c.raw.Read(func(fd uintptr) bool {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		if e == syscall.EAGAIN || e == syscall.EINTR {
-			return false // wait until the socket is readable
+		for {
+			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			switch e {
+			case syscall.EINTR:
+				// Try again: the poller would not wake for data already there.
+			case syscall.EAGAIN:
+				return false // wait until the socket is readable
+			default:
+				n, errno = int(r), e
+				return true
+			}
 		}
-		n, errno = int(r), e
-		return true
 	}); err != nil {
 		return 0, err // the poller's, a *net.OpError: a timeout says so
 	}
