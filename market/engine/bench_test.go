@@ -253,22 +253,40 @@ func BenchmarkEngineThroughput(b *testing.B) {
 
 // BenchmarkEngineLatency offers 10,000 orders per second (-rate) from many traders and
 // reports the p50 and p99 time from appending an order to its trader reading the result.
-// Every trader follows its own results stream with a blocking XREAD, as real traders do.
 // The engine runs as it does in a tournament: `monkonomy engine`, a process of its own.
 //
+// The simulated traders read their results in two ways, a sub-benchmark each, on a Redis
+// and an engine of its own:
+//   - readers=1: one connection follows every trader's results stream with one blocking
+//     XREAD, as a process of many bots could. The traders' reading then costs this
+//     machine least, as bots on machines of their own would: on two CPUs shared with
+//     Redis and the engine, what the load costs slows what it measures;
+//   - readers=N (N the traders): every trader follows its own results stream on a
+//     connection of its own, as a tournament's bots do. That costs Redis a wake-up and a
+//     reply per trader answered, and this process a goroutine woken for each.
+//
 // Before the engine starts, the same load goes through Redis alone: every trader follows
-// its own orders, so an order passes through Redis once, where the engine's answer passes
-// through it twice. That is what this machine and Redis give at this load, in the same run.
+// its own orders, read the same way, so an order passes through Redis once, where the
+// engine's answer passes through it twice. That is what this machine and Redis give at
+// this load, in the same run.
 //
 // Each load is measured after a warm-up of half a second at the same rate, whose figures
 // are logged on their own: the first orders of a run meet what happens once, the load's
 // connections being opened and the engine reading each trader's latest results.
 func BenchmarkEngineLatency(b *testing.B) {
 	bin := monkonomy(b)
+	for _, readers := range slices.Compact([]int{1, *benchTraders}) {
+		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) { engineLatency(b, bin, readers) })
+	}
+}
+
+// engineLatency is BenchmarkEngineLatency with the traders' results read on the given
+// number of connections.
+func engineLatency(b *testing.B, bin string, readers int) {
 	srv, rdb := newRedis(b)
 	load := loadClient(b, srv)
 	names := traderNames(*benchTraders)
-	l := loadShape{traders: len(names), rate: *benchRate, warm: *benchRate / 2, total: 3 * *benchRate}
+	l := loadShape{traders: len(names), readers: readers, rate: *benchRate, warm: *benchRate / 2, total: 3 * *benchRate}
 	k := testMarket.Keys()
 
 	rawKeys := make([]string, len(names))
@@ -316,8 +334,8 @@ func BenchmarkEngineLatency(b *testing.B) {
 	b.ReportMetric(float64(p50)/float64(r50), "p50-x-redis-alone")
 	b.ReportMetric(float64(p99)/float64(r99), "p99-x-redis-alone")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d traders at %d orders/s: p50 %v, p99 %v over %d orders (the result appended by Redis: p50 %v, p99 %v, in milliseconds of the clock from the one the order was sent in); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
-		len(names), l.rate, p50, p99, len(lat), w50, w99, r50, r99)
+	b.Logf("%d traders at %d orders/s, their answers read on %d connections: p50 %v, p99 %v over %d orders (the result appended by Redis: p50 %v, p99 %v, in milliseconds of the clock from the one the order was sent in); the same load through Redis alone, an order read by its trader: p50 %v, p99 %v",
+		len(names), l.rate, l.readers, p50, p99, len(lat), w50, w99, r50, r99)
 	b.Logf("over 3 ms: %s; through Redis alone: %s", got.late(3*time.Millisecond), raw.late(3*time.Millisecond))
 	wp50, wp99 := percentiles(slices.Concat(got.warm...))
 	wr50, wr99 := percentiles(slices.Concat(raw.warm...))
@@ -326,8 +344,8 @@ func BenchmarkEngineLatency(b *testing.B) {
 }
 
 // loadShape is a load offer sends: warm orders, then total orders measured, at rate orders
-// per second, from traders traders.
-type loadShape struct{ traders, rate, warm, total int }
+// per second, from traders traders whose answers are read on readers connections.
+type loadShape struct{ traders, readers, rate, warm, total int }
 
 // latencies are what the traders of offer measured, one slice per trader.
 type latencies struct {
@@ -339,7 +357,8 @@ type latencies struct {
 
 // offer sends the orders of a load, each to the orders stream of the next of the traders
 // in turn, and returns once every trader has read the answers to its orders from its
-// answers stream, following it with a blocking XREAD. An answer is an entry whose id field
+// answers stream. Each of the load's readers follows the answers streams of its share of
+// the traders with one blocking XREAD. An answer is an entry whose id field
 // is its order's: the order itself, or the engine's result of it. The streams of the i-th
 // trader are streams(i). It calls measure as it sends the first order measured, after the
 // warm-up.
@@ -354,19 +373,27 @@ func offer(b *testing.B, load *redis.Client, shape loadShape, streams func(i int
 	// The receivers stop before the caller reads what they measured.
 	defer receivers.Wait()
 	defer cancel()
-	for i := range traders {
-		_, key := streams(i)
+	for r := range shape.readers {
+		// The r-th reader follows the answers of every readers-th trader from r on.
+		var keys, last []string
+		trader := map[string]int{} // by answers stream
+		for i := r; i < traders; i += shape.readers {
+			_, key := streams(i)
+			trader[key] = len(keys)
+			keys, last = append(keys, key), append(last, "0")
+		}
 		receivers.Go(func() {
-			last := "0"
 			for ctx.Err() == nil {
-				res, err := load.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: 200 * time.Millisecond}).Result()
+				res, err := load.XRead(ctx, &redis.XReadArgs{Streams: slices.Concat(keys, last), Count: 1000, Block: 200 * time.Millisecond}).Result()
 				now := time.Now()
 				if err != nil {
 					continue
 				}
 				for _, st := range res {
+					k := trader[st.Stream]
+					i := r + k*shape.readers
 					for _, m := range st.Messages {
-						last = m.ID
+						last[k] = m.ID
 						id, _ := m.Values[protocol.FieldID].(string)
 						seq, sent, ok := strings.Cut(id, "-")
 						ns, err := strconv.ParseInt(sent, 10, 64)
