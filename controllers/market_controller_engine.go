@@ -105,7 +105,9 @@ func engineDeployment(m *v1alpha1.Market, image, redisAddr, configHash string, p
 	}
 	hardenedContainer(&c)
 	pod := corev1.PodSpec{
-		Containers: []corev1.Container{c},
+		NodeSelector: m.Spec.Engine.NodeSelector,
+		Tolerations:  m.Spec.Engine.Tolerations,
+		Containers:   []corev1.Container{c},
 		Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: engineName(m)},
 		}}}},

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -124,6 +126,35 @@ func TestMarketRunsItsEngine(t *testing.T) {
 	w.eventually("observedGeneration follows", func() (bool, string) {
 		_ = w.get("meetup", &m)
 		return m.Status.ObservedGeneration == m.Generation, fmt.Sprint(m.Status.ObservedGeneration, " != ", m.Generation)
+	})
+}
+
+// An organiser keeps the engine on a node of its own: the labels it selects and the
+// taint it tolerates reach its pod, and a change of them replaces it.
+func TestEngineRunsWhereTheMarketPlacesIt(t *testing.T) {
+	w := newWorld(t)
+	selector := map[string]string{"monkonomy.dev/role": "market"}
+	taint := []corev1.Toleration{{Key: "monkonomy.dev/role", Operator: corev1.TolerationOpEqual, Value: "market", Effect: corev1.TaintEffectNoSchedule}}
+	w.market("placed", func(m *v1alpha1.Market) {
+		m.Spec.Engine.NodeSelector = selector
+		m.Spec.Engine.Tolerations = taint
+	})
+	var d appsv1.Deployment
+	w.eventually("the engine Deployment selects the market's node and tolerates its taint", func() (bool, string) {
+		if err := w.get("placed-engine", &d); err != nil {
+			return false, err.Error()
+		}
+		p := d.Spec.Template.Spec
+		return maps.Equal(p.NodeSelector, selector) && equality.Semantic.DeepEqual(p.Tolerations, taint),
+			fmt.Sprintf("nodeSelector %v, tolerations %+v", p.NodeSelector, p.Tolerations)
+	})
+
+	var m v1alpha1.Market
+	w.update("placed", &m, func() { m.Spec.Engine.NodeSelector = map[string]string{"monkonomy.dev/role": "engine"} })
+	w.eventually("the engine follows the new node selector", func() (bool, string) {
+		_ = w.get("placed-engine", &d)
+		p := d.Spec.Template.Spec
+		return p.NodeSelector["monkonomy.dev/role"] == "engine" && len(p.Tolerations) == 1, fmt.Sprintf("nodeSelector %v, tolerations %+v", p.NodeSelector, p.Tolerations)
 	})
 }
 

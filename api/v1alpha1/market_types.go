@@ -198,6 +198,15 @@ type EngineSpec struct {
 	// Resources of the engine container. Empty: modest requests and limits.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// NodeSelector runs the engine on nodes with these labels. With Tolerations of a taint
+	// on those nodes, it keeps the engine (and Redis, placed the same way) apart from the
+	// traders' pods, whose CPU would otherwise slow the market's answers.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations let the engine run on tainted nodes, such as a node tainted for the
+	// market alone.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 }
 
 // DashboardSpec is the market's web dashboard, served by the engine.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -136,5 +137,59 @@ func TestOrganiserGuideEngineMemoryPatchApplies(t *testing.T) {
 	}
 	if r := m.Spec.Engine.Resources; r == nil || !r.Limits.Memory().Equal(*limit.Limits.Memory()) {
 		t.Errorf("after the guide's patch %s the engine's resources are %+v, want a memory limit of %s", patch, r, limit.Limits.Memory())
+	}
+}
+
+// The organiser's guide gives the market a node of its own with a values file: the chart
+// then places Redis and the engine there, and the API server takes the Market it renders.
+func TestOrganiserGuideMarketNodeValuesPlaceRedisAndEngine(t *testing.T) {
+	guide, err := os.ReadFile(filepath.Join(repoRoot, "docs", "organiser-guide.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values string
+	for _, block := range strings.Split(string(guide), "```yaml\n")[1:] {
+		if body, _, _ := strings.Cut(block, "```"); strings.HasPrefix(body, "# market-node.yaml") {
+			values = body
+		}
+	}
+	if values == "" {
+		t.Fatal("the organiser's guide has no yaml block starting with # market-node.yaml")
+	}
+	file := filepath.Join(t.TempDir(), "market-node.yaml")
+	if err := os.WriteFile(file, []byte(values), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, render(t, "event", "event", "-f", file, "--set", "market.create=true", marketAPI))
+	wantSelector := map[string]any{"monkonomy.dev/role": "market"}
+	wantTolerations := []any{map[string]any{"key": "monkonomy.dev/role", "value": "market", "effect": "NoSchedule"}}
+	placed := func(what string, obj map[string]any, path ...string) {
+		t.Helper()
+		sel, _, _ := unstructured.NestedMap(obj, append(path, "nodeSelector")...)
+		tol, _, _ := unstructured.NestedSlice(obj, append(path, "tolerations")...)
+		if !equality.Semantic.DeepEqual(sel, wantSelector) || !equality.Semantic.DeepEqual(tol, wantTolerations) {
+			t.Errorf("%s: nodeSelector %v, tolerations %v; want %v and %v", what, sel, tol, wantSelector, wantTolerations)
+		}
+	}
+	placed("Redis", find(t, objs, "StatefulSet", "event-monkonomy-redis").Object, "spec", "template", "spec")
+	m := find(t, objs, "Market", "bananas")
+	placed("the Market's engine", m.Object, "spec", "engine")
+
+	a := ensureCRDs(t)
+	createNamespace(t, "market-node")
+	m.SetNamespace("market-node")
+	m.SetLabels(nil)
+	manifest, err := yaml.Marshal(m.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, string(manifest), kubectlPath(t), "apply", "--server-side", "-f", "-")
+	var stored v1alpha1.Market
+	if err := a.client.Get(context.Background(), client.ObjectKey{Namespace: "market-node", Name: "bananas"}, &stored); err != nil {
+		t.Fatal(err)
+	}
+	e := stored.Spec.Engine
+	if e.NodeSelector["monkonomy.dev/role"] != "market" || len(e.Tolerations) != 1 || e.Tolerations[0].Effect != "NoSchedule" {
+		t.Errorf("the API server kept the engine's placement as nodeSelector %v, tolerations %+v", e.NodeSelector, e.Tolerations)
 	}
 }
