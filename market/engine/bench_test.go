@@ -375,11 +375,12 @@ func offer(b *testing.B, load *redis.Client, shape loadShape, streams func(i int
 	defer cancel()
 	for r := range shape.readers {
 		// The r-th reader follows the answers of every readers-th trader from r on.
+		// Its k-th stream is trader r + k*readers's; last holds the id it read last in each.
 		var keys, last []string
-		trader := map[string]int{} // by answers stream
+		pos := map[string]int{} // answers stream → k
 		for i := r; i < traders; i += shape.readers {
 			_, key := streams(i)
-			trader[key] = len(keys)
+			pos[key] = len(keys)
 			keys, last = append(keys, key), append(last, "0")
 		}
 		receivers.Go(func() {
@@ -390,7 +391,7 @@ func offer(b *testing.B, load *redis.Client, shape loadShape, streams func(i int
 					continue
 				}
 				for _, st := range res {
-					k := trader[st.Stream]
+					k := pos[st.Stream]
 					i := r + k*shape.readers
 					for _, m := range st.Messages {
 						last[k] = m.ID

@@ -105,12 +105,8 @@ func TestSampleScriptLoads(t *testing.T) {
 // The organiser's guide gives a large room's engine more memory with a kubectl patch: the
 // API server takes it as written in the guide, and the Market then asks for that limit.
 func TestOrganiserGuideEngineMemoryPatchApplies(t *testing.T) {
-	guide, err := os.ReadFile(filepath.Join(repoRoot, "docs", "organiser-guide.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var patch string
-	for _, line := range strings.Split(string(guide), "\n") {
+	for _, line := range strings.Split(organiserGuide(t), "\n") {
 		if _, rest, ok := strings.Cut(line, `-p '{"spec":{"engine"`); ok {
 			body, _, _ := strings.Cut(rest, "'")
 			patch = `{"spec":{"engine"` + body
@@ -143,12 +139,8 @@ func TestOrganiserGuideEngineMemoryPatchApplies(t *testing.T) {
 // The organiser's guide gives the market a node of its own with a values file: the chart
 // then places Redis and the engine there, and the API server takes the Market it renders.
 func TestOrganiserGuideMarketNodeValuesPlaceRedisAndEngine(t *testing.T) {
-	guide, err := os.ReadFile(filepath.Join(repoRoot, "docs", "organiser-guide.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var values string
-	for _, block := range strings.Split(string(guide), "```yaml\n")[1:] {
+	for _, block := range strings.Split(organiserGuide(t), "```yaml\n")[1:] {
 		if body, _, _ := strings.Cut(block, "```"); strings.HasPrefix(body, "# market-node.yaml") {
 			values = body
 		}
@@ -178,7 +170,6 @@ func TestOrganiserGuideMarketNodeValuesPlaceRedisAndEngine(t *testing.T) {
 	a := ensureCRDs(t)
 	createNamespace(t, "market-node")
 	m.SetNamespace("market-node")
-	m.SetLabels(nil)
 	manifest, err := yaml.Marshal(m.Object)
 	if err != nil {
 		t.Fatal(err)
@@ -192,4 +183,15 @@ func TestOrganiserGuideMarketNodeValuesPlaceRedisAndEngine(t *testing.T) {
 	if e.NodeSelector["monkonomy.dev/role"] != "market" || len(e.Tolerations) != 1 || e.Tolerations[0].Effect != "NoSchedule" {
 		t.Errorf("the API server kept the engine's placement as nodeSelector %v, tolerations %+v", e.NodeSelector, e.Tolerations)
 	}
+}
+
+// organiserGuide is the text of docs/organiser-guide.md, whose commands the tests above
+// run as an organiser would.
+func organiserGuide(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "organiser-guide.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
