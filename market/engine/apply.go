@@ -46,12 +46,32 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 				return err
 			}
 		}
+		s.appliedOrders(t, st.Messages[len(st.Messages)-1].ID, len(st.Messages))
 	}
 	if oldest > 0 {
 		e.metrics.lag.Set(max(0, float64(b.read.UnixMilli()-oldest)/1000))
 	}
 	e.metrics.batchSize.Observe(float64(n))
 	return nil
+}
+
+// appliedOrders counts the orders of a trader that a batch applied, up to its entry last.
+// Each time the count reaches ResultsMaxLen, the batch trims the trader's orders stream to
+// the mark of the time before (XTRIM MINID ~): the engine never reads an order again once
+// its cursor is past it, and the journal holds every order applied. The stream keeps the
+// trader's latest orders, about as many as its results stream keeps results, and every
+// order not applied yet. (Approximate trimming drops whole nodes of a stream only: never
+// an entry at or after the mark.) Unbounded, a tournament's orders streams would hold
+// about a quarter of Redis's memory.
+func (s *session) appliedOrders(t *traderState, last string, n int) {
+	t.applied += int64(n)
+	if t.applied < s.e.opts.ResultsMaxLen {
+		return
+	}
+	if t.ordersMark != "" {
+		s.out.trimOrders = append(s.out.trimOrders, streamMark{t.ordersKey, t.ordersMark})
+	}
+	t.ordersMark, t.applied = last, 0
 }
 
 // entryMs is the millisecond part of a stream entry id (0 when it is none).

@@ -203,6 +203,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	rawBefore, rawCPU := raw()
 
 	register(b, rdb, names...)
+	memBefore := usedMemory(b, rdb)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	b.ResetTimer()
 	stats := commandStats(b, rdb, "the engine")
@@ -248,6 +249,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	reportCPU(b, rdb, cpu, n)
 	stats(n)
 	engine.report(b, rdb, used, n)
+	reportRedisMemory(b, rdb, memBefore, names, n)
 	rawAfter, _ := raw()
 	rawRate := (rawBefore + rawAfter) / 2
 	b.ReportMetric(float64(rawCPU.Nanoseconds())/1000/float64(n), "raw-redis-cpu-µs/xadd")
@@ -257,6 +259,44 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d traders, %d orders: %.0f orders/s end to end, raw pipelined XADD %.0f/s (%.0f before, %.0f after): %.1f %%",
 		len(names), n, rate, rawRate, rawBefore, rawAfter, 100*rate/rawRate)
+}
+
+// usedMemory is the memory Redis has allocated, in bytes.
+func usedMemory(b *testing.B, rdb *redis.Client) int64 {
+	v, err := strconv.ParseInt(redisInfo(b, rdb, "memory")["used_memory"], 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
+// reportRedisMemory reports how much Redis's memory grew per order since before, and what
+// holds it: the journal keeps every applied event, and grows with every order; each
+// trader's orders and results streams keep its latest orders and results.
+func reportRedisMemory(b *testing.B, rdb *redis.Client, before int64, names []string, orders int) {
+	ctx := context.Background()
+	k := testMarket.Keys()
+	usage := func(keys ...string) int64 {
+		var sum int64
+		for _, key := range keys {
+			n, err := rdb.MemoryUsage(ctx, key, 0).Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum += n
+		}
+		return sum
+	}
+	var ordersKeys, resultsKeys []string
+	for _, name := range names {
+		ordersKeys, resultsKeys = append(ordersKeys, k.Orders(name)), append(resultsKeys, k.Results(name))
+	}
+	per := func(n int64) float64 { return float64(n) / float64(orders) }
+	grown, journal := usedMemory(b, rdb)-before, usage(k.Journal())
+	b.ReportMetric(per(grown), "redis-B/order")
+	b.ReportMetric(per(journal), "journal-B/order")
+	b.Logf("Redis's memory grew by %.0f bytes per order: the journal %.0f bytes per order; the orders streams %.1f MiB, the results streams %.1f MiB (the latest orders and results of %d traders)",
+		per(grown), per(journal), float64(usage(ordersKeys...))/(1<<20), float64(usage(resultsKeys...))/(1<<20), len(names))
 }
 
 // BenchmarkEngineLatency offers 10,000 orders per second (-rate) from many traders and
@@ -311,6 +351,7 @@ func engineLatency(b *testing.B, bin string, readers int) {
 	}
 
 	register(b, rdb, names...)
+	memBefore := usedMemory(b, rdb)
 	engine := startEngineProcess(b, bin, srv, rdb, floodSettings())
 	var (
 		stats func(int)
@@ -326,6 +367,7 @@ func engineLatency(b *testing.B, bin string, readers int) {
 	reportCPU(b, load, cpu, l.total)
 	stats(l.total)
 	engine.report(b, rdb, used, l.total)
+	reportRedisMemory(b, rdb, memBefore, names, l.warm+l.total)
 
 	lat := slices.Concat(got.lats...)
 	p50, p99 := percentiles(lat)

@@ -29,6 +29,8 @@ type outbox struct {
 	cursors []any // HSET arguments: stream key, entry id of its last entry in this batch
 	json    []byte
 
+	trimOrders []streamMark // orders streams this batch trims, each to its entries from the mark on
+
 	events   []event
 	replies  []pendingReply
 	ticked   bool
@@ -36,6 +38,9 @@ type outbox struct {
 	phased   bool  // the phase changed
 	view     *view // the HTTP view as of this batch, when it changed
 }
+
+// streamMark is an entry of a stream.
+type streamMark struct{ stream, id string }
 
 type pendingResult struct {
 	t   *traderState
@@ -237,6 +242,9 @@ func (s *session) send(ctx context.Context) error {
 	for _, t := range o.trim {
 		p.Do(ctx, "XTRIM", t.results, "MAXLEN", "~", e.opts.ResultsMaxLen)
 	}
+	for _, m := range o.trimOrders {
+		p.Do(ctx, "XTRIM", m.stream, "MINID", "~", m.id)
+	}
 	if len(o.journal) > 0 {
 		s.batch++
 		p.Do(ctx, "XADD", k.Journal(), "*", protocol.FieldVersion, protocol.Version,
@@ -391,6 +399,7 @@ func (o *outbox) reset() {
 	o.journal = o.journal[:0]
 	o.dirty = o.dirty[:0]
 	o.trim = o.trim[:0]
+	o.trimOrders = o.trimOrders[:0]
 	o.zadd = o.zadd[:0]
 	o.zrem = o.zrem[:0]
 	clear(o.cursors)

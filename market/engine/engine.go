@@ -52,7 +52,9 @@ type Options struct {
 	// approximately to no fewer entries: ticks and gibbs with MAXLEN ~ on every entry, a
 	// results stream with XTRIM ~ after every hundred results. ResultsMaxLen is also how
 	// many results of each trader the engine remembers to answer a retried order id with
-	// its first result. [100000, 2000, 10000]
+	// its first result, and about how many applied orders a trader's orders stream keeps:
+	// it is trimmed with XTRIM MINID ~ after every ResultsMaxLen orders applied, never
+	// past the engine's cursor. [100000, 2000, 10000]
 	TicksMaxLen, ResultsMaxLen, GibbsMaxLen int64
 	// DoorbellStreams is how many streams to read (the traders' orders streams and the
 	// inbox) from which the engine, once it has caught up, waits for orders on a doorbell,

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/monkonomy/monkonomy/internal/testutil"
 	"github.com/monkonomy/monkonomy/market/protocol"
 	"github.com/monkonomy/monkonomy/market/rules"
@@ -33,22 +35,10 @@ func TestOrdersArrivingTogetherAreOneBatch(t *testing.T) {
 		resultOf(t, rdb, name, "o-"+name)
 	}
 
-	entries, err := rdb.XRange(ctx, testMarket.Keys().Journal(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
 	batches := map[string][]string{} // journal entry → traders whose orders it applied
-	for _, en := range entries {
-		events, err := protocol.ParseJournal(en.Values[protocol.FieldEvents].(string))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range events {
-			if ev.Type == protocol.JournalOrder {
-				batches[en.ID] = append(batches[en.ID], ev.Trader)
-			}
-		}
-	}
+	journalOrders(t, rdb, func(entry string, ev protocol.JournalEvent) {
+		batches[entry] = append(batches[entry], ev.Trader)
+	})
 	if len(batches) != 1 {
 		t.Errorf("the orders of %d traders sent in one pipeline were applied in %d batches, want 1: %v", len(names), len(batches), batches)
 	}
@@ -124,4 +114,68 @@ func TestRetryAfterRestartInAStreamReadTwice(t *testing.T) {
 	}
 	e.stop(t)
 	audit(t, rdb)
+}
+
+// A trader's orders stream keeps its latest orders, at least ResultsMaxLen of them, and
+// loses those the engine applied before them.
+func TestOrdersStreamsKeepTheLatestOrders(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	register(t, rdb, "alice")
+	const kept, rounds, perRound = 100, 10, 125
+	startEngine(t, rdb, floodSettings(), func(o *Options) { o.ResultsMaxLen = kept })
+	k := testMarket.Keys()
+	for r := range rounds {
+		p := rdb.Pipeline()
+		for i := r * perRound; i < (r+1)*perRound; i++ {
+			p.XAdd(ctx, redisXAdd{"alice", benchOrder(i, "o"+itoa(i))}.args())
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		resultOf(t, rdb, "alice", "o"+itoa((r+1)*perRound-1))
+	}
+	// XTRIM ~ drops whole nodes of a stream (100 entries each by default).
+	n := rdb.XLen(ctx, k.Orders("alice")).Val()
+	if n < kept || n > 4*kept {
+		t.Errorf("orders stream holds %d entries after %d orders, want its latest %d to %d", n, rounds*perRound, kept, 4*kept)
+	}
+	latest, err := rdb.XRevRangeN(ctx, k.Orders("alice"), "+", "-", kept).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range latest {
+		if want := "o" + itoa(rounds*perRound-1-i); m.Values[protocol.FieldID] != want {
+			t.Fatalf("the orders stream's entry %d from the end is order %v, want %s", i, m.Values[protocol.FieldID], want)
+		}
+	}
+	// The journal holds every order applied, each once, trimmed from its stream or not.
+	seen := map[string]int{}
+	journalOrders(t, rdb, func(_ string, ev protocol.JournalEvent) { seen[ev.Order.ID]++ })
+	for i := range rounds * perRound {
+		if id := "o" + itoa(i); seen[id] != 1 {
+			t.Fatalf("the journal holds order %s %d times, want once", id, seen[id])
+		}
+	}
+}
+
+// journalOrders calls f with every order event of the market's journal, in order, and the
+// id of the journal entry (the batch) that holds it.
+func journalOrders(t *testing.T, rdb *redis.Client, f func(entry string, ev protocol.JournalEvent)) {
+	t.Helper()
+	entries, err := rdb.XRange(context.Background(), testMarket.Keys().Journal(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		events, err := protocol.ParseJournal(en.Values[protocol.FieldEvents].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events {
+			if ev.Type == protocol.JournalOrder {
+				f(en.ID, ev)
+			}
+		}
+	}
 }

@@ -79,6 +79,11 @@ type traderState struct {
 	// first result; loaded once read from results:<trader> in this session.
 	loaded bool
 	recent *recentIDs
+
+	// The orders applied since ordersMark, the entry id of the last order applied when
+	// their count last reached ResultsMaxLen (see appliedOrders).
+	applied    int64
+	ordersMark string
 }
 
 // lead restores the market and applies orders until ctx ends, the lease is lost or Redis

@@ -185,6 +185,46 @@ func TestOrganiserGuideMarketNodeValuesPlaceRedisAndEngine(t *testing.T) {
 	}
 }
 
+// The organiser's guide gives Redis more memory and a larger volume for a longer game with
+// --set values at install: the chart takes them, as the guide writes them.
+func TestOrganiserGuideRedisSizeValuesRender(t *testing.T) {
+	want := map[string]string{}
+	var flags []string
+	for _, line := range strings.Split(organiserGuide(t), "\n") {
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if f == "--set" && i+1 < len(fields) && strings.HasPrefix(fields[i+1], "redis.") {
+				path, value, _ := strings.Cut(fields[i+1], "=")
+				want[path] = value
+				flags = append(flags, "--set", fields[i+1])
+			}
+		}
+	}
+	memory, storage := want["redis.resources.limits.memory"], want["redis.persistence.size"]
+	if memory == "" || storage == "" {
+		t.Fatalf("the organiser's guide sets no Redis memory limit and volume size with --set: %v", want)
+	}
+	sts := find(t, objects(t, render(t, "event", "event", flags...)), "StatefulSet", "event-monkonomy-redis")
+	containers, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "containers")
+	var got string
+	for _, c := range containers {
+		if name, _, _ := unstructured.NestedString(c.(map[string]any), "name"); name == "redis" {
+			got, _, _ = unstructured.NestedString(c.(map[string]any), "resources", "limits", "memory")
+		}
+	}
+	if got != memory {
+		t.Errorf("with the guide's values Redis's memory limit is %q, want %q", got, memory)
+	}
+	claims, _, _ := unstructured.NestedSlice(sts.Object, "spec", "volumeClaimTemplates")
+	var size string
+	if len(claims) == 1 {
+		size, _, _ = unstructured.NestedString(claims[0].(map[string]any), "spec", "resources", "requests", "storage")
+	}
+	if size != storage {
+		t.Errorf("with the guide's values Redis's volume is %q, want %q", size, storage)
+	}
+}
+
 // organiserGuide is the text of docs/organiser-guide.md, whose commands the tests above
 // run as an organiser would.
 func organiserGuide(t *testing.T) string {
