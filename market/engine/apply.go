@@ -61,8 +61,8 @@ func (s *session) applyBatch(ctx context.Context, b *readBatch) error {
 // its cursor is past it, and the journal holds every order applied. The stream keeps the
 // trader's latest orders, about as many as its results stream keeps results, and every
 // order not applied yet. (Approximate trimming drops whole nodes of a stream only: never
-// an entry at or after the mark.) Unbounded, a tournament's orders streams would hold
-// about a quarter of Redis's memory.
+// an entry at or after the mark.) Unbounded, the orders streams held a quarter of what
+// Redis kept per order in the engine's throughput benchmark (26 of 106 bytes).
 func (s *session) appliedOrders(t *traderState, last string, n int) {
 	t.applied += int64(n)
 	if t.applied < s.e.opts.ResultsMaxLen {
