@@ -135,8 +135,7 @@ func TestChartWithExternalRedisRunsNoRedis(t *testing.T) {
 	if args := containerArgs(t, op); !slices.Contains(args, "--redis=redis.databases.svc.cluster.local:6380") {
 		t.Errorf("the operator does not use the external Redis: args %v", args)
 	}
-	cs, _, _ := unstructured.NestedSlice(op.Object, "spec", "template", "spec", "containers")
-	env, _, _ := unstructured.NestedSlice(cs[0].(map[string]any), "env")
+	env, _, _ := unstructured.NestedSlice(firstContainer(t, op), "env")
 	found := false
 	for _, e := range env {
 		ref, _, _ := unstructured.NestedStringMap(e.(map[string]any), "valueFrom", "secretKeyRef")

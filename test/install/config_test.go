@@ -205,14 +205,7 @@ func TestOrganiserGuideRedisSizeValuesRender(t *testing.T) {
 		t.Fatalf("the organiser's guide sets no Redis memory limit and volume size with --set: %v", want)
 	}
 	sts := find(t, objects(t, render(t, "event", "event", flags...)), "StatefulSet", "event-monkonomy-redis")
-	containers, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "containers")
-	var got string
-	for _, c := range containers {
-		if name, _, _ := unstructured.NestedString(c.(map[string]any), "name"); name == "redis" {
-			got, _, _ = unstructured.NestedString(c.(map[string]any), "resources", "limits", "memory")
-		}
-	}
-	if got != memory {
+	if got, _, _ := unstructured.NestedString(firstContainer(t, sts), "resources", "limits", "memory"); got != memory {
 		t.Errorf("with the guide's values Redis's memory limit is %q, want %q", got, memory)
 	}
 	claims, _, _ := unstructured.NestedSlice(sts.Object, "spec", "volumeClaimTemplates")

@@ -86,13 +86,19 @@ func readYAML(t *testing.T, rel string) map[string]any {
 	return m
 }
 
-// containerArgs returns the args of the first container of a workload.
-func containerArgs(t *testing.T, o *unstructured.Unstructured) []string {
+// firstContainer returns the first container of a workload.
+func firstContainer(t *testing.T, o *unstructured.Unstructured) map[string]any {
 	t.Helper()
 	cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 	if len(cs) == 0 {
 		t.Fatalf("%s %s has no containers", o.GetKind(), o.GetName())
 	}
-	args, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "args")
+	return cs[0].(map[string]any)
+}
+
+// containerArgs returns the args of the first container of a workload.
+func containerArgs(t *testing.T, o *unstructured.Unstructured) []string {
+	t.Helper()
+	args, _, _ := unstructured.NestedStringSlice(firstContainer(t, o), "args")
 	return args
 }
