@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -199,6 +200,7 @@ func (s *session) watch(ctx context.Context) error {
 type flight struct {
 	o     *outbox
 	pipe  redis.Pipeliner // MULTI … EXEC, then WATCH and GET of the lease
+	cmds  []redis.Cmder   // the commands of pipe, once written
 	exec  *redis.Cmd
 	get   *redis.StringCmd
 	began time.Time
@@ -320,7 +322,7 @@ func (s *session) send(ctx context.Context) error {
 // about 6 % of the engine's CPU).
 func (s *session) write(ctx context.Context, writes <-chan *flight) {
 	for f := range writes {
-		_, _ = f.pipe.Exec(ctx)
+		f.cmds, _ = f.pipe.Exec(ctx)
 		f.wrote = s.e.clk.Now()
 		close(f.done)
 	}
@@ -358,6 +360,16 @@ func (s *session) landed(f *flight) error {
 	if err := f.exec.Err(); err != nil {
 		if errors.Is(err, redis.Nil) {
 			return errLeaseLost
+		}
+		// A transaction Redis discarded (EXECABORT) says why only in the answer to the
+		// command it refused to queue: a full Redis's OOM, say.
+		for _, c := range f.cmds {
+			if c == f.exec || !strings.HasPrefix(err.Error(), "EXECABORT") {
+				break
+			}
+			if cause := c.Err(); cause != nil {
+				return fmt.Errorf("write batch to Redis: it refused %s: %w", c.Name(), cause)
+			}
 		}
 		return fmt.Errorf("write batch to Redis: %w", err)
 	}

@@ -3,10 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/monkonomy/monkonomy/internal/testredis"
 	"github.com/monkonomy/monkonomy/internal/testutil"
@@ -143,4 +146,57 @@ func TestEngineThatLostTheLeaseLeadsAgainOnceItIsFree(t *testing.T) {
 	if fence, _ := rdb.HGet(ctx, testMarket.Keys().State(), "fence").Int64(); fence != 2 {
 		t.Errorf("the engine took the lease %d times, want 2: it keeps losing the lease it holds", fence)
 	}
+}
+
+// A Redis at its maxmemory (the chart sets one) refuses every write with an OOM error: the
+// engine's transactions are refused whole, so an order it read then is neither applied nor
+// answered, and it is answered once, with nothing else lost, when Redis has room again.
+func TestEngineWaitsOutAFullRedis(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	register(t, rdb, "alice")
+	var log testutil.SyncBuffer
+	e := startEngine(t, rdb, steadySettings(30*time.Millisecond), func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&log, nil)) })
+	send(t, rdb, "alice", rules.Order{ID: "before", Kind: rules.KindFeed, Qty: 1})
+	resultOf(t, rdb, "alice", "before")
+
+	// The order and the full Redis in one transaction: the engine reads the order only once
+	// Redis refuses writes.
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: testMarket.Keys().Orders("alice"),
+			Values: protocol.AppendOrder(nil, rules.Order{ID: "while-full", Kind: rules.KindFeed, Qty: 1})})
+		p.ConfigSet(ctx, "maxmemory", "1")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: testMarket.Keys().Orders("alice"), Values: []any{"x", "y"}}).Err(); err == nil || !strings.HasPrefix(err.Error(), "OOM") {
+		t.Fatalf("Redis took a write at its maxmemory (%v): the test cannot fill it", err)
+	}
+	tick := lastTick(t, rdb).Seq
+	time.Sleep(time.Second) // a lease's time: the engine tries again and again meanwhile
+	if n := len(results(t, rdb, "alice")); n != 1 {
+		t.Fatalf("alice has %d results while Redis was full, want 1 (the order before)", n)
+	}
+	select {
+	case <-e.done:
+		t.Fatal("the engine stopped while Redis was full")
+	default:
+	}
+	if !strings.Contains(log.String(), "write batch to Redis: it refused xadd: OOM command not allowed") {
+		t.Errorf("the engine's log does not say that Redis refused its batch for want of memory:\n%s", log.String())
+	}
+
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r := resultOf(t, rdb, "alice", "while-full"); r.Status != rules.StatusAccepted || r.Account.Fed != 2 {
+		t.Errorf("the order read while Redis was full: %+v, want accepted with 2 monkeys fed in all", r)
+	}
+	testutil.Eventually(t, 10*time.Second, "ticks once Redis has room", func() bool { return lastTick(t, rdb).Seq > tick })
+	e.stop(t)
+	if n := len(results(t, rdb, "alice")); n != 2 {
+		t.Errorf("alice has %d results, want 2: one per order", n)
+	}
+	audit(t, rdb)
 }

@@ -50,11 +50,7 @@ func TestFromEnvReadsThePodsEnvironment(t *testing.T) {
 }
 
 func TestRetriedOrderIDIsAppliedOnce(t *testing.T) {
-	m := startMarket(t, 25*time.Millisecond)
-	m.Register(t, "ana")
-	c := connect(t, m, "ana")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	m, c, ctx := anaAtMarket(t)
 	var results []protocol.Result
 	listenCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -97,11 +93,7 @@ func TestRetriedOrderIDIsAppliedOnce(t *testing.T) {
 // A handler that stops Listen is not called again, even for results read together with
 // the one that stopped it.
 func TestListenCallsNoHandlerAfterItStops(t *testing.T) {
-	m := startMarket(t, 25*time.Millisecond)
-	m.Register(t, "ana")
-	c := connect(t, m, "ana")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	m, c, ctx := anaAtMarket(t)
 	// Three results wait in the stream before Listen reads it: one read takes them all.
 	var last string
 	for i := range 3 {
@@ -218,4 +210,43 @@ func readDoc(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A full Redis (at its maxmemory) refuses an order with an OOM error: Send keeps it and
+// tries again until Redis has room, and the engine applies it once.
+func TestSendWaitsOutAFullRedis(t *testing.T) {
+	m, c, ctx := anaAtMarket(t)
+	admin := m.Server.Client()
+	defer admin.Close()
+	if err := admin.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Send(ctx, rules.Order{ID: "ana-feed-1", Kind: rules.KindFeed, Qty: 1})
+		sent <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case err := <-sent:
+		t.Fatalf("Send returned (%v) while Redis was full", err)
+	default:
+	}
+	orders := m.Market.Keys().Orders("ana")
+	if n, err := admin.XLen(ctx, orders).Result(); err != nil || n != 0 {
+		t.Fatalf("ana's orders stream holds %d orders (%v) while Redis is full, want 0", n, err)
+	}
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("Send once Redis had room: %v", err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the order's result", func() bool {
+		acct, _ := m.Account(t, "ana")
+		return acct.Fed == 1
+	})
+	if n, err := admin.XLen(ctx, orders).Result(); err != nil || n != 1 {
+		t.Errorf("ana's orders stream holds %d orders (%v), want the one sent", n, err)
+	}
 }

@@ -21,6 +21,17 @@ func startMarket(t *testing.T, tick time.Duration, opts ...testredis.Option) *tr
 	return tradertest.Start(t, tick, opts...)
 }
 
+// anaAtMarket starts a market with the trader ana registered, and returns it, ana's SDK
+// client, and a context that ends after 20s (or with the test) to send and listen with.
+func anaAtMarket(t *testing.T) (*tradertest.Market, *trader.Client, context.Context) {
+	t.Helper()
+	m := startMarket(t, 25*time.Millisecond)
+	m.Register(t, "ana")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return m, connect(t, m, "ana"), ctx
+}
+
 // connect returns an SDK client of trader, on its own connection.
 func connect(t *testing.T, m *tradertest.Market, name string) *trader.Client {
 	t.Helper()

@@ -98,13 +98,21 @@ func TestChartByDefaultRunsOperatorAndPersistentRedis(t *testing.T) {
 		t.Errorf("Redis has no persistent volume: volumeClaimTemplates %v", tpl)
 	}
 	secret := find(t, objs, "Secret", "event-monkonomy-redis")
-	conf, _, _ := unstructured.NestedString(secret.Object, "data", "redis.conf")
+	conf := redisConf(t, objs, "event-monkonomy-redis")
 	pw, _, _ := unstructured.NestedString(secret.Object, "data", "password")
-	confText, _ := base64.StdEncoding.DecodeString(conf)
 	pwText, _ := base64.StdEncoding.DecodeString(pw)
-	if len(pwText) < 32 || !strings.Contains(string(confText), "requirepass "+string(pwText)+"\n") ||
-		!strings.Contains(string(confText), "appendonly yes") {
-		t.Errorf("Redis does not require the generated password with append-only persistence:\n%s", confText)
+	if len(pwText) < 32 || !strings.Contains(conf, "requirepass "+string(pwText)+"\n") ||
+		!strings.Contains(conf, "appendonly yes") {
+		t.Errorf("Redis does not require the generated password with append-only persistence:\n%s", conf)
+	}
+	checkRedisMaxmemory(t, sts, conf)
+	noLimit := objects(t, render(t, "event", "event", "--set", "redis.resources.limits=null"))
+	if conf := redisConf(t, noLimit, "event-monkonomy-redis"); strings.Contains(conf, "maxmemory") {
+		t.Errorf("Redis without a memory limit has a maxmemory:\n%s", conf)
+	}
+	given := objects(t, render(t, "event", "event", "--set", "redis.maxmemory=100mb"))
+	if conf := redisConf(t, given, "event-monkonomy-redis"); !strings.Contains(conf, "maxmemory 100mb\n") {
+		t.Errorf("with redis.maxmemory=100mb, redis.conf has no maxmemory 100mb:\n%s", conf)
 	}
 	for _, kind := range []string{"Market", "Ingress", "RoleBinding"} {
 		if o := lookup(objs, kind, ""); o != nil {
@@ -249,6 +257,9 @@ func TestChartSchemaRejectsBadValues(t *testing.T) {
 			"redis.external.passwordSecret.name is empty"},
 		{"ingress without market", []string{"market.ingress.enabled=true", "market.ingress.host=a.example.org"},
 			"market.ingress.enabled is true but market.create is false"},
+		{"Redis maxmemory not a size", []string{"redis.maxmemory=lots"}, "/redis/maxmemory"},
+		{"Redis memory limit the chart cannot read", []string{"redis.resources.limits.memory=5e8"},
+			`redis.resources.limits.memory "5e8" is not a quantity the chart reads`},
 		{"ingress without host", []string{"market.create=true", "market.ingress.enabled=true"},
 			"market.ingress.host is empty"},
 	} {

@@ -204,10 +204,12 @@ func TestOrganiserGuideRedisSizeValuesRender(t *testing.T) {
 	if memory == "" || storage == "" {
 		t.Fatalf("the organiser's guide sets no Redis memory limit and volume size with --set: %v", want)
 	}
-	sts := find(t, objects(t, render(t, "event", "event", flags...)), "StatefulSet", "event-monkonomy-redis")
+	objs := objects(t, render(t, "event", "event", flags...))
+	sts := find(t, objs, "StatefulSet", "event-monkonomy-redis")
 	if got, _, _ := unstructured.NestedString(firstContainer(t, sts), "resources", "limits", "memory"); got != memory {
 		t.Errorf("with the guide's values Redis's memory limit is %q, want %q", got, memory)
 	}
+	checkRedisMaxmemory(t, sts, redisConf(t, objs, "event-monkonomy-redis"))
 	claims, _, _ := unstructured.NestedSlice(sts.Object, "spec", "volumeClaimTemplates")
 	var size string
 	if len(claims) == 1 {

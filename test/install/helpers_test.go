@@ -1,12 +1,15 @@
 package install
 
 import (
+	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -101,4 +104,30 @@ func containerArgs(t *testing.T, o *unstructured.Unstructured) []string {
 	t.Helper()
 	args, _, _ := unstructured.NestedStringSlice(firstContainer(t, o), "args")
 	return args
+}
+
+// redisConf returns the redis.conf the chart's Secret of the given name gives Redis.
+func redisConf(t *testing.T, objs []*unstructured.Unstructured, name string) string {
+	t.Helper()
+	conf, _, _ := unstructured.NestedString(find(t, objs, "Secret", name).Object, "data", "redis.conf")
+	text, err := base64.StdEncoding.DecodeString(conf)
+	if err != nil {
+		t.Fatalf("redis.conf of Secret %s: %v", name, err)
+	}
+	return string(text)
+}
+
+// checkRedisMaxmemory checks that Redis keeps its data within three quarters of the memory
+// limit of the StatefulSet sts, and refuses writes beyond, rather than be killed at it.
+func checkRedisMaxmemory(t *testing.T, sts *unstructured.Unstructured, conf string) {
+	t.Helper()
+	limit, _, _ := unstructured.NestedString(firstContainer(t, sts), "resources", "limits", "memory")
+	q, err := resource.ParseQuantity(limit)
+	if err != nil {
+		t.Fatalf("Redis's memory limit %q: %v", limit, err)
+	}
+	want := fmt.Sprintf("maxmemory %d\n", q.Value()*3/4)
+	if !strings.Contains(conf, want) || !strings.Contains(conf, "maxmemory-policy noeviction\n") {
+		t.Errorf("with a memory limit of %s, redis.conf has no %q and noeviction:\n%s", limit, want, conf)
+	}
 }

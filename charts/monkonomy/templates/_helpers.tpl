@@ -106,3 +106,25 @@ template includes this, so that a wrong combination fails before anything is app
 {{- fail "market.ingress.enabled is true but market.ingress.host is empty: set the host name the big screen opens, e.g. --set market.ingress.host=market.example.org" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Redis's maxmemory: redis.maxmemory, or three quarters of Redis's memory limit in bytes
+(the rest is Redis's own: connections' buffers, fragmentation, the append-only file's
+rewrite); empty without either. At it Redis refuses writes instead of being killed.
+*/}}
+{{- define "monkonomy.redis.maxmemory" -}}
+{{- $limit := "" -}}
+{{- with .Values.redis.resources -}}{{- with .limits -}}{{- $limit = toString (.memory | default "") -}}{{- end -}}{{- end -}}
+{{- if .Values.redis.maxmemory -}}
+{{- .Values.redis.maxmemory -}}
+{{- else if $limit -}}
+{{- $parts := regexFindAll "^([0-9]+(?:\\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$" $limit -1 -}}
+{{- if not $parts -}}
+{{- fail (printf "redis.resources.limits.memory %q is not a quantity the chart reads (such as 512Mi or 2Gi): write it so, or set redis.maxmemory (such as 1536mb)" $limit) -}}
+{{- end -}}
+{{- $number := regexReplaceAll "[A-Za-z]+$" $limit "" -}}
+{{- $unit := regexReplaceAll "^[0-9.]+" $limit "" -}}
+{{- $scale := get (dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000) $unit -}}
+{{- printf "%d" (int64 (floor (divf (mulf (float64 $number) $scale 3) 4))) -}}
+{{- end -}}
+{{- end -}}
