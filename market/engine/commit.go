@@ -328,6 +328,24 @@ func (s *session) write(ctx context.Context, writes <-chan *flight) {
 	}
 }
 
+// refused returns the command Redis refused to queue, and why, when it discarded the
+// flight's transaction (EXECABORT, the error of its EXEC): only the answer to that command
+// says why (a full Redis's OOM, say).
+func (f *flight) refused(execErr error) (redis.Cmder, error) {
+	if !strings.HasPrefix(execErr.Error(), "EXECABORT") {
+		return nil, nil
+	}
+	for _, c := range f.cmds {
+		if c == f.exec {
+			break
+		}
+		if err := c.Err(); err != nil {
+			return c, err
+		}
+	}
+	return nil, nil
+}
+
 // wait waits until the batch on its way to Redis is written, and publishes it.
 func (s *session) wait() error {
 	f := s.flying
@@ -361,15 +379,8 @@ func (s *session) landed(f *flight) error {
 		if errors.Is(err, redis.Nil) {
 			return errLeaseLost
 		}
-		// A transaction Redis discarded (EXECABORT) says why only in the answer to the
-		// command it refused to queue: a full Redis's OOM, say.
-		for _, c := range f.cmds {
-			if c == f.exec || !strings.HasPrefix(err.Error(), "EXECABORT") {
-				break
-			}
-			if cause := c.Err(); cause != nil {
-				return fmt.Errorf("write batch to Redis: it refused %s: %w", c.Name(), cause)
-			}
+		if c, cause := f.refused(err); cause != nil {
+			return fmt.Errorf("write batch to Redis: it refused %s: %w", c.Name(), cause)
 		}
 		return fmt.Errorf("write batch to Redis: %w", err)
 	}

@@ -113,13 +113,11 @@ Redis's maxmemory: redis.maxmemory, or three quarters of Redis's memory limit in
 rewrite); empty without either. At it Redis refuses writes instead of being killed.
 */}}
 {{- define "monkonomy.redis.maxmemory" -}}
-{{- $limit := "" -}}
-{{- with .Values.redis.resources -}}{{- with .limits -}}{{- $limit = toString (.memory | default "") -}}{{- end -}}{{- end -}}
+{{- $limit := toString (dig "limits" "memory" "" (.Values.redis.resources | default dict)) -}}
 {{- if .Values.redis.maxmemory -}}
 {{- .Values.redis.maxmemory -}}
 {{- else if $limit -}}
-{{- $parts := regexFindAll "^([0-9]+(?:\\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$" $limit -1 -}}
-{{- if not $parts -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$" $limit) -}}
 {{- fail (printf "redis.resources.limits.memory %q is not a quantity the chart reads (such as 512Mi or 2Gi): write it so, or set redis.maxmemory (such as 1536mb)" $limit) -}}
 {{- end -}}
 {{- $number := regexReplaceAll "[A-Za-z]+$" $limit "" -}}
